@@ -1,0 +1,88 @@
+# Courier — a declarative build. `make` builds the node, `make test` runs every test.
+# SANITIZER=address|undefined|thread builds into build/<sanitizer>/ instead of build/.
+
+SANITIZER ?=
+BUILD := build$(if $(SANITIZER),/$(SANITIZER))
+
+CXX ?= g++
+PKGS := libevent libevent_pthreads hiredis RapidJSON spdlog fmt libcrypto prometheus-cpp-core CLI11
+TEST_PKGS := gtest gmock
+
+SAN_FLAGS_address := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
+SAN_FLAGS_thread := -fsanitize=thread
+SAN_FLAGS := $(SAN_FLAGS_$(SANITIZER))
+OPT := $(if $(SANITIZER),-O1,-O2)
+
+CPPFLAGS := -Iinclude -I$(BUILD)/gen -DSPDLOG_FMT_EXTERNAL $(shell pkg-config --cflags $(PKGS))
+CXXFLAGS := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
+LDFLAGS := $(SAN_FLAGS)
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+TEST_CPPFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS)) -lhiredis
+
+LAYERS := util http redis core api
+LIB_SRCS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.cc))
+LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/lua_scripts.o
+DAEMON_SRCS := $(wildcard src/daemon/*.cc)
+BENCH_SRCS := $(wildcard src/bench/*.cc)
+TEST_SRCS := $(wildcard tests/*/*_test.cc) $(wildcard tests/support/*.cc)
+TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
+LUA := $(sort $(wildcard lua/*.lua))
+
+BINS := $(BUILD)/courier $(if $(DAEMON_SRCS),$(BUILD)/courier-daemon) $(if $(BENCH_SRCS),$(BUILD)/courier-bench)
+
+.PHONY: all run test test-unit format tidy clean deps bench
+all: $(BINS) $(BUILD)/courier-tests
+
+# Builds and runs one node on the embedded default (a private redis-server child).
+run: $(BUILD)/courier
+	$(BUILD)/courier $(ARGS)
+
+# The README's test command: every unit and integration test against real redis-server
+# processes and real node processes over loopback.
+test: all
+	COURIER_BUILD=$(BUILD) $(BUILD)/courier-tests $(TEST_ARGS)
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/courier: $(BUILD)/obj/src/main.o $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/courier-daemon: $(DAEMON_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/courier-bench: $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/courier-tests: $(TEST_OBJS) $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
+
+# Lua scripts are embedded in the binary: the node never reads lua/ at run time.
+$(BUILD)/gen/lua_scripts.cc: $(LUA) scripts/embed-lua
+	@mkdir -p $(@D)
+	scripts/embed-lua $(LUA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/lua_scripts.o: $(BUILD)/gen/lua_scripts.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(TEST_CPPFLAGS) -Itests $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+format:
+	clang-format -i $(shell find src include tests -name '*.cc' -o -name '*.h')
+
+tidy:
+	clang-tidy $(LIB_SRCS) src/main.cc -- $(CPPFLAGS) -std=c++20
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
