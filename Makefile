@@ -6,7 +6,7 @@ BUILD := build$(if $(SANITIZER),/$(SANITIZER))
 
 CXX ?= g++
 PKGS := libevent libevent_pthreads hiredis RapidJSON spdlog fmt libcrypto prometheus-cpp-core CLI11
-TEST_PKGS := gtest gmock
+TEST_PKGS := gtest_main gmock
 
 SAN_FLAGS_address := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
@@ -32,6 +32,7 @@ LUA := $(sort $(wildcard lua/*.lua))
 
 BINS := $(BUILD)/courier $(if $(DAEMON_SRCS),$(BUILD)/courier-daemon) $(if $(BENCH_SRCS),$(BUILD)/courier-bench)
 
+.SECONDEXPANSION:
 .PHONY: all run test test-unit format tidy clean deps bench
 all: $(BINS) $(BUILD)/courier-tests
 
@@ -57,6 +58,18 @@ $(BUILD)/courier-bench: $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/courier-tests: $(TEST_OBJS) $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
+
+# One test binary per layer, linked with only the layers it depends on, so a layer can be built
+# and tested while the layers above it are being written: `make build/test-http`.
+LAYER_DEPS_util := util
+LAYER_DEPS_http := util http
+LAYER_DEPS_redis := util redis
+LAYER_DEPS_core := util redis core
+SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
+$(BUILD)/test-%: $$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard tests/$$*/*_test.cc)) $(SUPPORT_OBJS) \
+    $$(foreach l,$$(LAYER_DEPS_$$*),$$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard src/$$(l)/*.cc))) \
+    $(BUILD)/obj/gen/lua_scripts.o
 	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
 
 # Lua scripts are embedded in the binary: the node never reads lua/ at run time.
