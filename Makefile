@@ -28,7 +28,7 @@ DAEMON_SRCS := $(wildcard src/daemon/*.cc)
 BENCH_SRCS := $(wildcard src/bench/*.cc)
 TEST_SRCS := $(wildcard tests/*/*_test.cc) $(wildcard tests/support/*.cc)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
-LUA := $(sort $(wildcard lua/*.lua))
+LUA := $(sort $(wildcard lua/lib/*.lua)) $(sort $(wildcard lua/*.lua))
 
 BINS := $(BUILD)/courier $(if $(DAEMON_SRCS),$(BUILD)/courier-daemon) $(if $(BENCH_SRCS),$(BUILD)/courier-bench)
 
@@ -67,8 +67,10 @@ LAYER_DEPS_http := util http
 LAYER_DEPS_redis := util redis
 LAYER_DEPS_core := util redis core
 SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
-$(BUILD)/test-%: $$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard tests/$$*/*_test.cc)) $(SUPPORT_OBJS) \
-    $$(foreach l,$$(LAYER_DEPS_$$*),$$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard src/$$(l)/*.cc))) \
+# (No '%' inside the secondary expansion: make would replace it with the stem first.)
+objs_of = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(1))))
+$(BUILD)/test-%: $$(call objs_of,$$(wildcard tests/$$*/*_test.cc)) $(SUPPORT_OBJS) \
+    $$(foreach l,$$(LAYER_DEPS_$$*),$$(call objs_of,$$(wildcard src/$$(l)/*.cc))) \
     $(BUILD)/obj/gen/lua_scripts.o
 	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
 

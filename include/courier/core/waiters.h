@@ -1,0 +1,156 @@
+// Parked long-polls of one worker, and the pub/sub subscriptions that wake them.
+//
+// The order is what makes waiting race-free (DESIGN.md "Waiting without polling"):
+//   1. register the waiter; subscribe its channels and wait for the acknowledgements;
+//   2. only then read state (Waiter::check); if satisfied, it answers at once;
+//   3. otherwise park until a wake-up concerns it (check again), or its wait or its next
+//      deadline runs out.
+// The command and subscriber connections are separate sockets, so a wake-up can overtake the
+// reply to a read issued before it: a wake-up that arrives while a check is in flight marks the
+// waiter dirty, and a dirty waiter checks again instead of parking.
+//
+// Pub/sub is only a hint: state is always re-read from Redis. After the subscriber reconnects,
+// every waiter of a channel is re-checked once the channel is acknowledged again; after the
+// command connection comes back, every parked waiter is re-checked.
+//
+// One Waiters per worker; everything here runs on that worker's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "courier/redis/subscriber.h"
+
+struct event_base;
+struct event;
+
+namespace courier {
+
+// What a wake-up message says: {"id","kind","status","version"}. Never a result.
+struct WakeEvent {
+  std::string id;
+  std::string kind;
+  std::string status;
+  int64_t version = 0;
+  bool terminal() const { return status != "pending" && status != "running"; }
+};
+
+bool parseWakeEvent(std::string_view json, WakeEvent* out);
+
+class Waiter {
+ public:
+  enum class Outcome {
+    kAnswered,     // it replied to its client: done
+    kPark,         // not satisfied yet; `next_deadline_ms` (-1: none) bounds the park
+    kUnavailable,  // the store could not be read: stay parked, re-check when it is back
+  };
+  using Done = std::function<void(Outcome, int64_t next_deadline_ms)>;
+
+  virtual ~Waiter() = default;
+
+  // "claim" | "get" (for metrics).
+  virtual std::string_view type() const = 0;
+  // The runtime channels whose wake-ups concern it.
+  virtual const std::vector<std::string>& channels() const = 0;
+  // The request it waits on (GETs), or empty (claims).
+  virtual const std::string& requestId() const = 0;
+  // True if this wake-up may satisfy it.
+  virtual bool wakesOn(const WakeEvent& e) const = 0;
+
+  // Reads the state it waits for and calls `done` exactly once (possibly after answering).
+  // `final`: the wait is over — answer with whatever is read (kAnswered, or kUnavailable).
+  virtual void check(bool final, Done done) = 0;
+  // Answers now without reading (the store is gone and the wait is over, or the node stops
+  // with Redis away): with `err`.
+  virtual void abandon(std::string_view code_hint) = 0;
+  // The client hung up while parked: answer anything (evhttp frees the request on reply).
+  virtual void onClientGone() = 0;
+
+  // Peeks at the client's socket now: true if it hung up (checked before a woken claim runs).
+  virtual bool peekGone() const = 0;
+
+  // True once the client hung up: a claim that comes back with requests must then release
+  // them instead of answering them.
+  bool gone() const { return gone_; }
+
+ protected:
+  // Subclasses call this when their client hangs up (from their socket watch). Waiters then
+  // releases the waiter at once if it is parked, or after its in-flight check.
+  void clientLeft() {
+    gone_ = true;
+    if (on_gone_) on_gone_();
+  }
+
+ private:
+  friend class Waiters;
+  bool gone_ = false;
+  std::function<void()> on_gone_;
+};
+
+struct WaitersOptions {
+  int linger_ms = 5000;  // a channel stays subscribed this long after its last waiter
+};
+
+class Waiters : public redis::Subscriber::Handler {
+ public:
+  struct Stats {
+    size_t parked_claims = 0;
+    size_t parked_gets = 0;
+    uint64_t wakeups = 0;  // wake-up messages that concerned at least one waiter
+  };
+
+  Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options = {});
+  ~Waiters() override;
+  Waiters(const Waiters&) = delete;
+  Waiters& operator=(const Waiters&) = delete;
+
+  // Takes a waiter that may wait up to `wait_ms` (0: check once, answer at once).
+  void add(std::unique_ptr<Waiter> waiter, int64_t wait_ms);
+
+  // The command connection is ready again: re-check every parked waiter.
+  void onStoreReady();
+  // Node shutdown: every waiter answers with its current state now; no new waiters parked.
+  void shutdown();
+  bool empty() const { return entries_.empty(); }
+  Stats stats() const;
+
+  // redis::Subscriber::Handler
+  void onSubscribed(const std::string& channel) override;
+  void onMessage(const std::string& channel, std::string_view payload) override;
+  void onReset() override;
+
+ private:
+  struct Entry;
+  struct Channel;
+
+  void startCheck(uint64_t id, bool final);
+  void onClientLeft(uint64_t id);
+  void onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadline_ms);
+  void park(Entry& e, int64_t next_deadline_ms);
+  void wake(Entry& e);
+  void finish(uint64_t id);
+  void retain(const std::string& channel, uint64_t id);
+  void releaseChannel(const std::string& channel, uint64_t id);
+  static void onTimer(int, short, void* arg) noexcept;
+  static void onLinger(int, short, void* arg) noexcept;
+  static void onDeferred(int, short, void* arg) noexcept;
+
+  event_base* base_;
+  redis::Subscriber& subscriber_;
+  WaitersOptions options_;
+  uint64_t next_id_ = 1;
+  bool shutting_down_ = false;
+  uint64_t wakeups_ = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<Entry>> entries_;
+  std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
+  std::unordered_map<std::string, std::vector<uint64_t>> by_request_;
+  event* deferred_ = nullptr;          // handles clients that left, on the next loop turn
+  std::vector<uint64_t> gone_queue_;
+};
+
+}  // namespace courier

@@ -1,0 +1,110 @@
+--[[ Claim up to N live requests over a daemon's runtimes, for one consumer. Never blocks.
+KEYS[1]  the first runtime's hash (routes the call to the workspace's slot)
+ARGV[1]  P, the workspace prefix "courier:{ws:W}:"     ARGV[2]  consumer (daemon instance id)
+ARGV[3]  at most this many requests in all            ARGV[4]  "1": heartbeat claim (the lease
+         is the running deadline at once: old daemons never extend)
+ARGV[5]  K, the number of kinds; ARGV[6 .. 5+2K] kind, per-kind cap — in the order to serve
+ARGV[6+2K ..] runtime ids
+Per runtime: marks it alive, applies its due deadlines, then per kind hands out redeliveries
+first (XCLAIM of the entry sitting in another consumer's PEL) and then new entries
+(XREADGROUP >), acking and deleting entries whose record ended or vanished, until the caps are
+reached or nothing is left — stopping at a dead entry would starve the live work behind it.
+Returns: {"ok", ms to the runtimes' next deadline (-1: none),
+          {id, runtime, kind, payload, attempt, lease deadline ms}...}
+      or {"runtime_not_found", runtime id}
+]]
+local P, consumer, total, heartbeat = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local nkinds = tonumber(ARGV[5])
+local kinds, caps = {}, {}
+for i = 1, nkinds do
+  kinds[i] = ARGV[4 + 2 * i]
+  caps[i] = tonumber(ARGV[5 + 2 * i])
+end
+local rts = {}
+for i = 6 + 2 * nkinds, #ARGV do rts[#rts + 1] = ARGV[i] end
+local now = now_ms()
+
+for _, rt in ipairs(rts) do
+  if redis.call('EXISTS', rt_key(P, rt)) == 0 then return {'runtime_not_found', rt} end
+end
+
+local claimed = {}
+
+local function claim_one(rt, id)
+  local rk = req_key(P, id)
+  local f = redis.call('HMGET', rk, 'version', 'attempt', 'r_ms', 'l_ms', 'kind', 'payload')
+  local version, attempt = tonumber(f[1]) + 1, tonumber(f[2]) + 1
+  local rdl = now + tonumber(f[3])
+  local lease = heartbeat and rdl or math.min(now + tonumber(f[4]), rdl)
+  redis.call('HSET', rk, 'status', 'running', 'version', version, 'attempt', attempt,
+             'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
+             'ext', heartbeat and '1' or '0')
+  redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
+  publish(P, rt, id, f[5], 'running', version)
+  claimed[#claimed + 1] = {id, rt, f[5], f[6], attempt, lease}
+end
+
+for _, rt in ipairs(rts) do
+  local rtk = rt_key(P, rt)
+  redis.call('SET', rtk .. ':alive', '1', 'PX', 90000)
+  redis.call('HSET', rtk, 'last_seen', now)
+  apply_due(P, rt, now)
+end
+
+for _, rt in ipairs(rts) do
+  local rtk = rt_key(P, rt)
+  for k = 1, nkinds do
+    local kind = kinds[k]
+    local want = math.min(caps[k], total - #claimed)
+    local sk = stream_key(P, rt, kind)
+    local got = 0
+    -- Redeliveries first: their entries are in the PEL already and '>' would never return them.
+    if want > 0 then
+      local rdk = rtk .. ':redeliver:' .. kind
+      for _, id in ipairs(redis.call('ZRANGE', rdk, 0, want - 1)) do
+        redis.call('ZREM', rdk, id)
+        local rk = req_key(P, id)
+        local f = redis.call('HMGET', rk, 'status', 'entry')
+        if f[1] == 'pending' then
+          local moved = redis.call('XCLAIM', sk, GROUP, consumer, 0, f[2], 'JUSTID')
+          if #moved == 0 then
+            -- The entry left the PEL (its stream expired): queue it afresh for '>' below.
+            if redis.call('EXISTS', sk) == 0 then
+              redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM')
+            end
+            redis.call('HSET', rk, 'entry', redis.call('XADD', sk, '*', 'id', id))
+          else
+            claim_one(rt, id)
+            got = got + 1
+          end
+        end
+      end
+    end
+    -- Then new entries, until the cap or the stream is drained.
+    while got < want and redis.call('EXISTS', sk) == 1 do
+      local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', want - got,
+                             'STREAMS', sk, '>')
+      if not res or #res[1][2] == 0 then break end
+      for _, e in ipairs(res[1][2]) do
+        local entry, id = e[1], e[2][2]
+        local f = redis.call('HMGET', req_key(P, id), 'status', 'entry')
+        if f[1] == 'pending' and f[2] == entry then
+          claim_one(rt, id)
+          got = got + 1
+        else
+          redis.call('XACK', sk, GROUP, entry)
+          redis.call('XDEL', sk, entry)
+        end
+      end
+    end
+  end
+end
+
+local next_in = -1
+for _, rt in ipairs(rts) do
+  local n = next_deadline_in(P, rt, now)
+  if n >= 0 and (next_in < 0 or n < next_in) then next_in = n end
+end
+local reply = {'ok', next_in}
+for _, c in ipairs(claimed) do reply[#reply + 1] = c end
+return reply

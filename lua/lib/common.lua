@@ -1,0 +1,160 @@
+--[[ Shared by every script (scripts/embed-lua prepends lua/lib/*.lua).
+
+Key layout — every key of a workspace carries the hash tag {ws:W}, so one script may touch any
+of them (P is the prefix "courier:{ws:W}:"):
+  P.."rt:"..R                    hash    name, provider, owner, created, last_seen
+  P.."rt:"..R..":alive"          string  liveness, PX 90 s, refreshed by claims
+  P.."rt:"..R..":q:"..KIND       stream  one entry {id=ID} per live request; group "daemons"
+  P.."rt:"..R..":deadlines"      zset    live request id → its next deadline (ms, Redis clock)
+  P.."rt:"..R..":redeliver:"..KIND zset  requests back in pending whose entry sits in a PEL
+  P.."req:"..ID                  hash    the record (see record_reply) + hidden fields
+  P.."rt:"..R..":events"         channel wake-ups {"id","kind","status","version"}
+
+Record hidden fields: creator, consumer, entry (stream entry id), pdl (pending deadline), lease
+(lease deadline of the current attempt), rdl (running deadline of the current attempt), ext (1
+once the current attempt extended its lease, or was claimed by a heartbeat), p_ms, r_ms, l_ms,
+ret_ms, max_att (the kind's parameters, frozen at creation), idem (idempotency key), rel (set by
+release: the next claim re-hands the same attempt number).
+]]
+
+local GROUP = 'daemons'
+local DUE_BATCH = 64
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function rt_key(P, rt) return P .. 'rt:' .. rt end
+local function req_key(P, id) return P .. 'req:' .. id end
+local function stream_key(P, rt, kind) return P .. 'rt:' .. rt .. ':q:' .. kind end
+
+-- The public part of a record, in the order the node parses it.
+local RECORD_FIELDS = {'id', 'rt', 'kind', 'status', 'version', 'attempt', 'payload', 'result',
+                       'error', 'created', 'updated'}
+
+local function record_reply(rk)
+  return redis.call('HMGET', rk, unpack(RECORD_FIELDS))
+end
+
+local function is_terminal(status)
+  return status ~= 'pending' and status ~= 'running'
+end
+
+-- "3 minutes", "60 seconds", "1.5 seconds": for timeout messages.
+local function human_ms(ms)
+  ms = tonumber(ms)
+  if ms >= 120000 and ms % 60000 == 0 then return (ms / 60000) .. ' minutes' end
+  if ms % 1000 == 0 then
+    local s = ms / 1000
+    return s .. (s == 1 and ' second' or ' seconds')
+  end
+  return string.format('%.1f seconds', ms / 1000)
+end
+
+local function publish(P, rt, id, kind, status, version)
+  redis.call('PUBLISH', P .. 'rt:' .. rt .. ':events',
+             cjson.encode({id = id, kind = kind, status = status, version = tonumber(version)}))
+end
+
+-- Ends a live request: writes the outcome, removes it from the stream (XACK + XDEL: streams
+-- hold only live requests), the deadline and redelivery sets, gives the record its retention
+-- TTL and publishes the change.
+local function end_request(P, id, status, result, err, now)
+  local rk = req_key(P, id)
+  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms')
+  local rt, kind, entry, version, ret_ms = f[1], f[2], f[3], tonumber(f[4]) + 1, f[5]
+  local fields = {'status', status, 'version', version, 'updated', now, 'error', err or ''}
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  redis.call('HSET', rk, unpack(fields))
+  local sk = stream_key(P, rt, kind)
+  if entry and entry ~= '' then
+    redis.call('XACK', sk, GROUP, entry)
+    redis.call('XDEL', sk, entry)
+  end
+  local rtk = rt_key(P, rt)
+  redis.call('ZREM', rtk .. ':deadlines', id)
+  redis.call('ZREM', rtk .. ':redeliver:' .. kind, id)
+  redis.call('PEXPIRE', rk, ret_ms)
+  publish(P, rt, id, kind, status, version)
+end
+
+-- Puts a running request back to pending for redelivery. Its stream entry stays in the PEL of
+-- the consumer that had it; the next claim XCLAIMs it (so it is never read twice with '>').
+local function back_to_pending(P, id, now, give_back_attempt)
+  local rk = req_key(P, id)
+  local f = redis.call('HMGET', rk, 'rt', 'kind', 'version', 'p_ms', 'pdl', 'attempt')
+  local rt, kind, version = f[1], f[2], tonumber(f[3]) + 1
+  local pdl
+  local fields = {'status', 'pending', 'version', version, 'updated', now, 'consumer', '',
+                  'lease', '', 'rdl', '', 'ext', '0'}
+  if give_back_attempt then
+    -- A release is not a delivery: the attempt and the pending deadline are as before.
+    pdl = tonumber(f[5])
+    fields[#fields + 1] = 'attempt'
+    fields[#fields + 1] = tonumber(f[6]) - 1
+  else
+    pdl = now + tonumber(f[4])
+    fields[#fields + 1] = 'pdl'
+    fields[#fields + 1] = pdl
+  end
+  redis.call('HSET', rk, unpack(fields))
+  local rtk = rt_key(P, rt)
+  redis.call('ZADD', rtk .. ':deadlines', pdl, id)
+  redis.call('ZADD', rtk .. ':redeliver:' .. kind, now, id)
+  publish(P, rt, id, kind, 'pending', version)
+end
+
+-- Applies the deadline of one request if it is due; else re-files its next deadline.
+local function apply_deadline(P, rt, id, now)
+  local rk = req_key(P, id)
+  local dk = rt_key(P, rt) .. ':deadlines'
+  local f = redis.call('HMGET', rk, 'status', 'pdl', 'lease', 'rdl', 'ext', 'attempt', 'max_att',
+                       'p_ms', 'r_ms', 'l_ms')
+  local status = f[1]
+  if not status or is_terminal(status) then
+    redis.call('ZREM', dk, id)
+    return
+  end
+  if status == 'pending' then
+    local pdl = tonumber(f[2])
+    if now >= pdl then
+      end_request(P, id, 'timeout', nil, 'daemon did not respond within ' .. human_ms(f[8]), now)
+    else
+      redis.call('ZADD', dk, pdl, id)
+    end
+    return
+  end
+  -- running
+  local lease, rdl, ext = tonumber(f[3]), tonumber(f[4]), f[5] == '1'
+  if now >= rdl then
+    end_request(P, id, 'timeout', nil, 'daemon did not finish within ' .. human_ms(f[9]), now)
+  elseif not ext and now >= lease then
+    if tonumber(f[6]) < tonumber(f[7]) then
+      back_to_pending(P, id, now, false)
+    else
+      end_request(P, id, 'timeout', nil,
+                  'daemon did not acknowledge the request within ' .. human_ms(f[10]) ..
+                  ' (' .. f[7] .. (f[7] == '1' and ' attempt)' or ' attempts)'), now)
+    end
+  else
+    redis.call('ZADD', dk, ext and rdl or math.min(lease, rdl), id)
+  end
+end
+
+-- Applies the due deadlines of one runtime, a bounded batch per call: no sweeper process.
+local function apply_due(P, rt, now)
+  local due = redis.call('ZRANGEBYSCORE', rt_key(P, rt) .. ':deadlines', '-inf', now,
+                         'LIMIT', 0, DUE_BATCH)
+  for _, id in ipairs(due) do apply_deadline(P, rt, id, now) end
+end
+
+-- Milliseconds from now to the runtime's earliest deadline, or -1 if it has none.
+local function next_deadline_in(P, rt, now)
+  local first = redis.call('ZRANGE', rt_key(P, rt) .. ':deadlines', 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  return math.max(0, tonumber(first[2]) - now)
+end

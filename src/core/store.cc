@@ -1,0 +1,327 @@
+#include "courier/core/store.h"
+
+#include <utility>
+
+#include "courier/util/ids.h"
+#include "courier/util/time.h"
+
+namespace courier {
+namespace {
+
+using redis::Reply;
+
+constexpr int kMaxLiveRequestsPerRuntime = 1000;
+
+std::string rtKey(const std::string& ws, const std::string& rt) {
+  return Store::prefix(ws) + "rt:" + rt;
+}
+std::string reqKey(const std::string& ws, const std::string& id) {
+  return Store::prefix(ws) + "req:" + id;
+}
+std::string tokenKey(const std::string& sha) { return "courier:token:" + sha; }
+std::string tokenIdKey(const std::string& id) { return "courier:tokenid:" + id; }
+std::string workspaceKey(const std::string& ws) { return Store::prefix(ws) + "meta"; }
+
+// The 11 public fields of record_reply (lua/lib/common.lua), in order.
+Record parseRecord(const Reply& r) {
+  Record rec;
+  if (!r.isArray() || r.elements.size() < 11) return rec;
+  const auto& e = r.elements;
+  rec.id = e[0].text();
+  rec.runtime_id = e[1].text();
+  rec.kind = e[2].text();
+  rec.status = e[3].text();
+  rec.version = e[4].asInt();
+  rec.attempt = e[5].asInt();
+  rec.payload = e[6].text();
+  rec.result = e[7].text();
+  rec.error = e[8].text();
+  rec.created_ms = e[9].asInt();
+  rec.updated_ms = e[10].asInt();
+  return rec;
+}
+
+// {"ok", record, next} → RecordRead, checking the shape so a stray reply is a clean 500.
+ApiResult<RecordRead> parseRecordRead(const Reply& r, size_t at) {
+  if (!r.isArray() || r.elements.size() < at + 2 || !r.elements[at].isArray()) {
+    return fail(apiError(Errc::kStoreError, "unexpected reply from the store"));
+  }
+  RecordRead read{parseRecord(r.elements[at]), r.elements[at + 1].asInt(-1)};
+  if (read.record.id.empty()) return fail(apiError(Errc::kNotFound, "request not found"));
+  return read;
+}
+
+// The first element of every script reply: "ok", "created", or an error code.
+std::string statusOf(const Reply& r) {
+  if (!r.isArray() || r.elements.empty()) return "";
+  return r.elements[0].text();
+}
+
+ApiError scriptError(const std::string& code, const std::string& detail = "") {
+  if (code == "not_found") return apiError(Errc::kNotFound, "request not found");
+  if (code == "runtime_not_found") {
+    return apiError(Errc::kNotFound,
+                    detail.empty() ? "runtime not found" : "runtime " + detail + " not found");
+  }
+  if (code == "runtime_offline") {
+    return apiError(Errc::kRuntimeOffline, "runtime is offline: no claim from its daemon in 90 s");
+  }
+  if (code == "forbidden") {
+    return apiError(Errc::kForbidden, "only the runtime's owner may create this kind of request");
+  }
+  if (code == "queue_full") {
+    return apiError(Errc::kQueueFull, "the runtime has 1000 live requests; retry later");
+  }
+  if (code == "update_in_progress") {
+    return apiError(Errc::kUpdateInProgress, "an update is already in progress on this runtime");
+  }
+  if (code == "idempotency_key_reused") {
+    return apiError(Errc::kIdempotencyKeyReused,
+                    "this Idempotency-Key was used for another request");
+  }
+  if (code == "lease_lost") {
+    return apiError(Errc::kLeaseLost, "this attempt no longer holds the request");
+  }
+  if (code == "cancelled") return apiError(Errc::kCancelled, "the request was cancelled");
+  return apiError(Errc::kStoreError, "unexpected reply from the store: " + code);
+}
+
+// Runs a script and hands its reply (or the mapped error) to `on_reply`.
+template <class T, class F>
+void runScript(redis::Client& redis, const char* name, std::vector<std::string> keys,
+               std::vector<std::string> args, Store::Callback<T> cb, F on_reply) {
+  redis.evalScript(name, std::move(keys), std::move(args),
+                   [cb = std::move(cb), on_reply = std::move(on_reply)](redis::ReplyResult r) {
+                     if (!r) return cb(fail(storeError(r.error())));
+                     cb(on_reply(*r));
+                   });
+}
+
+}  // namespace
+
+ApiError storeError(const redis::RedisError& e) {
+  switch (e.code) {
+    case redis::Errc::kUnavailable:
+    case redis::Errc::kTimeout:
+    case redis::Errc::kDisconnected:
+      return apiError(Errc::kStoreUnavailable, "the store is unavailable: " + e.message);
+    case redis::Errc::kServer:
+      break;
+  }
+  return apiError(Errc::kStoreError, "the store rejected the operation: " + e.message);
+}
+
+Store::Store(redis::Client& redis, const KindTable& kinds) : redis_(redis), kinds_(kinds) {}
+
+void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
+  const KindSpec& k = *a.kind;
+  std::vector<std::string> args = {prefix(a.workspace),
+                                   a.runtime_id,
+                                   randomId(),
+                                   k.name,
+                                   a.payload,
+                                   a.creator,
+                                   a.idempotency_key,
+                                   std::to_string(k.pending_timeout_ms),
+                                   std::to_string(k.running_timeout_ms),
+                                   std::to_string(k.claim_lease_ms),
+                                   std::to_string(k.retention_ms),
+                                   std::to_string(k.max_attempts),
+                                   k.coalesce ? "1" : "0",
+                                   k.exclusive ? "1" : "0",
+                                   std::to_string(kMaxLiveRequestsPerRuntime),
+                                   k.creator == Creator::kRuntimeOwner ? "1" : "0"};
+  runScript<CreateOutcome>(redis_, "create", {rtKey(a.workspace, a.runtime_id)}, std::move(args),
+                           std::move(cb), [](const Reply& r) -> ApiResult<CreateOutcome> {
+                             std::string s = statusOf(r);
+                             if (s != "created" && s != "existing") return fail(scriptError(s));
+                             auto read = parseRecordRead(r, 1);
+                             if (!read) return fail(read.error());
+                             return CreateOutcome{s == "created", std::move(*read)};
+                           });
+}
+
+void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
+  std::vector<std::string> args = {prefix(a.workspace), a.consumer, std::to_string(a.max),
+                                   a.heartbeat ? "1" : "0"};
+  if (a.kind_caps.empty()) {
+    args.push_back(std::to_string(kinds_.all().size()));
+    for (const auto& k : kinds_.all()) {
+      args.push_back(k.name);
+      args.push_back(std::to_string(a.max));
+    }
+  } else {
+    args.push_back(std::to_string(a.kind_caps.size()));
+    for (const auto& [kind, cap] : a.kind_caps) {
+      args.push_back(kind);
+      args.push_back(std::to_string(cap));
+    }
+  }
+  for (const auto& rt : a.runtime_ids) args.push_back(rt);
+  runScript<ClaimOutcome>(
+      redis_, "claim", {rtKey(a.workspace, a.runtime_ids.front())}, std::move(args),
+      std::move(cb), [](const Reply& r) -> ApiResult<ClaimOutcome> {
+        std::string s = statusOf(r);
+        if (s != "ok") {
+          return fail(scriptError(s, r.elements.size() > 1 ? r.elements[1].text() : ""));
+        }
+        ClaimOutcome out;
+        out.next_deadline_ms = r.elements.size() > 1 ? r.elements[1].asInt(-1) : -1;
+        for (size_t i = 2; i < r.elements.size(); ++i) {
+          const auto& e = r.elements[i].elements;
+          if (e.size() < 6) return fail(apiError(Errc::kStoreError, "malformed claim reply"));
+          out.requests.push_back(
+              {e[0].text(), e[1].text(), e[2].text(), e[3].text(), e[4].asInt(), e[5].asInt()});
+        }
+        return out;
+      });
+}
+
+void Store::release(const std::string& ws, const ClaimedRequest& req, const std::string& consumer,
+                    Callback<bool> cb) {
+  runScript<bool>(redis_, "release", {reqKey(ws, req.id)},
+                  {prefix(ws), req.runtime_id, req.id, std::to_string(req.attempt), consumer},
+                  std::move(cb),
+                  [](const Reply& r) -> ApiResult<bool> { return statusOf(r) == "ok"; });
+}
+
+void Store::extend(const std::string& ws, const std::string& rt, const std::string& id,
+                   int64_t attempt, Callback<int64_t> cb) {
+  runScript<int64_t>(redis_, "extend", {reqKey(ws, id)},
+                     {prefix(ws), rt, id, std::to_string(attempt)}, std::move(cb),
+                     [](const Reply& r) -> ApiResult<int64_t> {
+                       std::string s = statusOf(r);
+                       if (s != "ok" || r.elements.size() < 2) return fail(scriptError(s));
+                       return r.elements[1].asInt();
+                     });
+}
+
+void Store::report(const ReportArgs& a, Callback<ReportOutcome> cb) {
+  runScript<ReportOutcome>(
+      redis_, "report", {reqKey(a.workspace, a.id)},
+      {prefix(a.workspace), a.runtime_id, a.id, a.attempt ? std::to_string(*a.attempt) : "",
+       a.status, a.result, a.error},
+      std::move(cb), [](const Reply& r) -> ApiResult<ReportOutcome> {
+        std::string s = statusOf(r);
+        if (s == "ok") return ReportOutcome::kOk;
+        if (s == "ignored") return ReportOutcome::kIgnored;
+        return fail(scriptError(s));
+      });
+}
+
+void Store::get(const std::string& ws, const std::string& rt, const std::string& id,
+                Callback<RecordRead> cb) {
+  runScript<RecordRead>(redis_, "get", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
+                        [](const Reply& r) -> ApiResult<RecordRead> {
+                          std::string s = statusOf(r);
+                          if (s != "ok") return fail(scriptError(s));
+                          return parseRecordRead(r, 1);
+                        });
+}
+
+void Store::cancel(const std::string& ws, const std::string& rt, const std::string& id,
+                   Callback<Record> cb) {
+  runScript<Record>(redis_, "cancel", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
+                    [](const Reply& r) -> ApiResult<Record> {
+                      std::string s = statusOf(r);
+                      if (s != "ok") return fail(scriptError(s));
+                      auto read = parseRecordRead(r, 1);
+                      if (!read) return fail(read.error());
+                      return std::move(read->record);
+                    });
+}
+
+void Store::registerRuntime(const std::string& ws, const RuntimeInfo& rt,
+                            Callback<Registered> cb) {
+  runScript<Registered>(redis_, "register_runtime", {rtKey(ws, rt.id)},
+                        {prefix(ws), rt.id, rt.name, rt.provider, rt.owner_user_id}, std::move(cb),
+                        [rt](const Reply& r) -> ApiResult<Registered> {
+                          std::string s = statusOf(r);
+                          if (s != "created" && s != "updated") return fail(scriptError(s));
+                          Registered out{rt, s == "created"};
+                          out.runtime.online = r.elements.size() > 1 && r.elements[1].asInt() == 1;
+                          return out;
+                        });
+}
+
+void Store::listRuntimes(const std::string& ws, Callback<std::vector<RuntimeInfo>> cb) {
+  runScript<std::vector<RuntimeInfo>>(
+      redis_, "list_runtimes", {prefix(ws) + "runtimes"}, {prefix(ws)}, std::move(cb),
+      [](const Reply& r) -> ApiResult<std::vector<RuntimeInfo>> {
+        std::vector<RuntimeInfo> out;
+        const auto& e = r.elements;
+        for (size_t i = 0; i + 5 < e.size(); i += 6) {
+          out.push_back({e[i].text(), e[i + 1].text(), e[i + 2].text(), e[i + 3].text(),
+                         e[i + 4].asInt(0), e[i + 5].asInt() == 1});
+        }
+        return out;
+      });
+}
+
+void Store::createWorkspace(const std::string& name, Callback<WorkspaceInfo> cb) {
+  WorkspaceInfo ws{randomId(), name, nowUnixMs()};
+  redis_.command({"HSET", workspaceKey(ws.id), "name", name, "created", std::to_string(ws.created_ms)},
+                 [ws, cb = std::move(cb)](redis::ReplyResult r) {
+                   if (!r) return cb(fail(storeError(r.error())));
+                   cb(ws);
+                 });
+}
+
+void Store::createToken(const std::string& ws, TokenInfo::Kind kind, const std::string& user_id,
+                        Callback<CreatedToken> cb) {
+  CreatedToken t{randomId(), randomToken(), {"", kind, ws, user_id}};
+  t.info.id = t.id;
+  std::string sha = sha256Hex(t.token);
+  // The workspace must exist; then the id → hash index first, so a token is never live
+  // without a way to revoke it.
+  redis_.command({"EXISTS", workspaceKey(ws)}, [this, t, sha, cb = std::move(cb)](
+                                                   redis::ReplyResult r) mutable {
+    if (!r) return cb(fail(storeError(r.error())));
+    if (r->asInt() != 1) return cb(fail(apiError(Errc::kNotFound, "workspace not found")));
+    redis_.command({"SET", tokenIdKey(t.id), sha}, [this, t, sha, cb = std::move(cb)](
+                                                       redis::ReplyResult r) mutable {
+      if (!r) return cb(fail(storeError(r.error())));
+      redis_.command({"HSET", tokenKey(sha), "id", t.id, "kind",
+                      t.info.kind == TokenInfo::Kind::kUser ? "user" : "daemon", "ws",
+                      t.info.workspace, "user", t.info.user_id},
+                     [t, cb = std::move(cb)](redis::ReplyResult r) {
+                       if (!r) return cb(fail(storeError(r.error())));
+                       cb(t);
+                     });
+    });
+  });
+}
+
+void Store::revokeToken(const std::string& token_id, Callback<bool> cb) {
+  redis_.command({"GET", tokenIdKey(token_id)}, [this, token_id, cb = std::move(cb)](
+                                                    redis::ReplyResult r) mutable {
+    if (!r) return cb(fail(storeError(r.error())));
+    if (r->isNil()) return cb(false);
+    redis_.command({"DEL", tokenKey(r->text())}, [this, token_id, cb = std::move(cb)](
+                                                     redis::ReplyResult r) mutable {
+      if (!r) return cb(fail(storeError(r.error())));
+      redis_.command({"DEL", tokenIdKey(token_id)}, [cb = std::move(cb)](redis::ReplyResult r) {
+        if (!r) return cb(fail(storeError(r.error())));
+        cb(true);
+      });
+    });
+  });
+}
+
+void Store::lookupToken(const std::string& token_sha, Callback<std::optional<TokenInfo>> cb) {
+  redis_.command({"HMGET", tokenKey(token_sha), "id", "kind", "ws", "user"},
+                 [cb = std::move(cb)](redis::ReplyResult r) {
+                   if (!r) return cb(fail(storeError(r.error())));
+                   const auto& e = r->elements;
+                   if (e.size() < 4 || e[0].isNil()) return cb(std::optional<TokenInfo>());
+                   TokenInfo t;
+                   t.id = e[0].text();
+                   t.kind = e[1].text() == "daemon" ? TokenInfo::Kind::kDaemon
+                                                    : TokenInfo::Kind::kUser;
+                   t.workspace = e[2].text();
+                   t.user_id = e[3].text();
+                   cb(std::optional<TokenInfo>(std::move(t)));
+                 });
+}
+
+}  // namespace courier

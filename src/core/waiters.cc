@@ -1,0 +1,361 @@
+#include "courier/core/waiters.h"
+
+#include <event2/event.h>
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "courier/util/json.h"
+#include "courier/util/time.h"
+
+namespace courier {
+
+bool parseWakeEvent(std::string_view json, WakeEvent* out) {
+  rapidjson::Document doc;
+  if (!parseJson(json, doc, 4) || !doc.IsObject()) return false;
+  auto str = [&](const char* name, std::string* into) {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return false;
+    into->assign(it->value.GetString(), it->value.GetStringLength());
+    return true;
+  };
+  auto version = doc.FindMember("version");
+  if (version == doc.MemberEnd() || !version->value.IsInt64()) return false;
+  out->version = version->value.GetInt64();
+  return str("id", &out->id) && str("kind", &out->kind) && str("status", &out->status);
+}
+
+struct Waiters::Entry {
+  enum class State { kSubscribing, kChecking, kParked };
+  Waiters* owner = nullptr;
+  uint64_t id = 0;
+  std::unique_ptr<Waiter> waiter;
+  State state = State::kSubscribing;
+  bool dirty = false;        // a wake-up arrived while a check was in flight
+  bool final_check = false;  // the check in flight must answer
+  int64_t wait_until_ms = 0; // monotonic
+  event* timer = nullptr;
+
+  ~Entry() {
+    if (timer != nullptr) event_free(timer);
+  }
+};
+
+struct Waiters::Channel {
+  Waiters* owner = nullptr;
+  std::string name;
+  std::vector<uint64_t> waiters;  // in arrival order: parked claims are woken first come first
+  event* linger = nullptr;
+
+  ~Channel() {
+    if (linger != nullptr) event_free(linger);
+  }
+};
+
+Waiters::Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options)
+    : base_(base), subscriber_(subscriber), options_(options) {
+  deferred_ = event_new(base_, -1, 0, &Waiters::onDeferred, this);
+}
+
+Waiters::~Waiters() {
+  // Waiters still here reply from their destructors (their Responders answer 500); the node
+  // only gets here after shutdown() answered them, or in tests.
+  entries_.clear();
+  channels_.clear();
+  event_free(deferred_);
+}
+
+void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
+  if (shutting_down_) wait_ms = 0;
+  uint64_t id = next_id_++;
+  auto entry = std::make_unique<Entry>();
+  Entry& e = *entry;
+  e.owner = this;
+  e.id = id;
+  e.waiter = std::move(waiter);
+  e.wait_until_ms = monotonicMs() + wait_ms;
+  e.timer = evtimer_new(base_, &Waiters::onTimer, &e);
+  e.waiter->on_gone_ = [this, id] { onClientLeft(id); };
+  entries_.emplace(id, std::move(entry));
+
+  if (wait_ms <= 0) {
+    // Nothing to wait for: no subscription, one read, one answer.
+    startCheck(id, true);
+    return;
+  }
+  if (!e.waiter->requestId().empty()) by_request_[e.waiter->requestId()].push_back(id);
+  bool all_acked = true;
+  for (const auto& ch : e.waiter->channels()) {
+    retain(ch, id);
+    if (!subscriber_.isSubscribed(ch)) all_acked = false;
+  }
+  if (all_acked) {
+    startCheck(id, false);
+    return;
+  }
+  // Wait for the acknowledgements; if they never come, the wait running out still answers.
+  e.state = Entry::State::kSubscribing;
+  timeval tv{wait_ms / 1000, static_cast<suseconds_t>((wait_ms % 1000) * 1000)};
+  evtimer_add(e.timer, &tv);
+}
+
+void Waiters::startCheck(uint64_t id, bool final) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry& e = *it->second;
+  e.state = Entry::State::kChecking;
+  e.dirty = false;
+  e.final_check = final;
+  evtimer_del(e.timer);
+  e.waiter->check(final, [this, id](Waiter::Outcome outcome, int64_t next_deadline_ms) {
+    onChecked(id, outcome, next_deadline_ms);
+  });
+}
+
+void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadline_ms) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry& e = *it->second;
+  if (outcome == Waiter::Outcome::kAnswered) return finish(id);
+  bool over = shutting_down_ || monotonicMs() >= e.wait_until_ms;
+  if (e.waiter->gone()) {
+    e.waiter->onClientGone();
+    return finish(id);
+  }
+  if (outcome == Waiter::Outcome::kUnavailable) {
+    if (over || e.final_check) {
+      e.waiter->abandon("store_unavailable");
+      return finish(id);
+    }
+    // Stay parked: onStoreReady() re-checks it, or the wait runs out and it gets a 503.
+    return park(e, -1);
+  }
+  if (e.final_check) {
+    // A final check must answer; one that did not is a bug in the waiter — never hang.
+    spdlog::error("{} waiter did not answer its final check", e.waiter->type());
+    e.waiter->abandon("internal");
+    return finish(id);
+  }
+  if (e.dirty) return startCheck(id, false);
+  if (over) return startCheck(id, true);
+  park(e, next_deadline_ms);
+}
+
+void Waiters::park(Entry& e, int64_t next_deadline_ms) {
+  e.state = Entry::State::kParked;
+  int64_t ms = std::max<int64_t>(0, e.wait_until_ms - monotonicMs());
+  // Wake a little after the deadline Redis reported, so it is due when the check runs.
+  constexpr int64_t kDeadlineSlackMs = 5;
+  if (next_deadline_ms >= 0) ms = std::min(ms, next_deadline_ms + kDeadlineSlackMs);
+  timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
+  evtimer_add(e.timer, &tv);
+}
+
+void Waiters::onTimer(int, short, void* arg) noexcept {
+  auto* e = static_cast<Entry*>(arg);
+  Waiters* self = e->owner;
+  try {
+    bool over = self->shutting_down_ || monotonicMs() >= e->wait_until_ms;
+    self->startCheck(e->id, e->state == Entry::State::kSubscribing || over);
+  } catch (const std::exception& ex) {
+    spdlog::error("waiter timer: {}", ex.what());
+  }
+}
+
+void Waiters::wake(Entry& e) {
+  switch (e.state) {
+    case Entry::State::kSubscribing:
+      return;  // it reads state once its channels are acknowledged
+    case Entry::State::kChecking:
+      e.dirty = true;
+      return;
+    case Entry::State::kParked:
+      if (e.waiter->peekGone()) {
+        e.waiter->gone_ = true;
+        e.waiter->onClientGone();
+        return finish(e.id);
+      }
+      return startCheck(e.id, false);
+  }
+}
+
+void Waiters::onClientLeft(uint64_t id) {
+  // Called from the waiter's own socket watch: handle it on the next loop turn, never delete
+  // the waiter (and its watch) from inside its callback.
+  gone_queue_.push_back(id);
+  event_active(deferred_, EV_TIMEOUT, 0);
+}
+
+void Waiters::onDeferred(int, short, void* arg) noexcept {
+  auto* self = static_cast<Waiters*>(arg);
+  try {
+    std::vector<uint64_t> ids;
+    ids.swap(self->gone_queue_);
+    for (uint64_t id : ids) {
+      auto it = self->entries_.find(id);
+      if (it == self->entries_.end()) continue;
+      Entry& e = *it->second;
+      // A check in flight finishes first: a claim that got requests must release them.
+      if (e.state == Entry::State::kChecking) continue;
+      e.waiter->onClientGone();
+      self->finish(id);
+    }
+  } catch (const std::exception& ex) {
+    spdlog::error("waiters deferred: {}", ex.what());
+  }
+}
+
+void Waiters::finish(uint64_t id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  std::unique_ptr<Entry> e = std::move(it->second);
+  entries_.erase(it);
+  const std::string& rid = e->waiter->requestId();
+  if (!rid.empty()) {
+    auto r = by_request_.find(rid);
+    if (r != by_request_.end()) {
+      std::erase(r->second, id);
+      if (r->second.empty()) by_request_.erase(r);
+    }
+  }
+  for (const auto& ch : e->waiter->channels()) releaseChannel(ch, id);
+}
+
+void Waiters::retain(const std::string& name, uint64_t id) {
+  auto& slot = channels_[name];
+  if (!slot) {
+    slot = std::make_unique<Channel>();
+    slot->owner = this;
+    slot->name = name;
+    slot->linger = evtimer_new(base_, &Waiters::onLinger, slot.get());
+  }
+  evtimer_del(slot->linger);
+  if (std::find(slot->waiters.begin(), slot->waiters.end(), id) == slot->waiters.end()) {
+    slot->waiters.push_back(id);
+  }
+  subscriber_.subscribe(name);
+}
+
+void Waiters::releaseChannel(const std::string& name, uint64_t id) {
+  auto it = channels_.find(name);
+  if (it == channels_.end()) return;
+  Channel& ch = *it->second;
+  std::erase(ch.waiters, id);
+  if (ch.waiters.empty()) {
+    // Linger, so a busy runtime does not pay SUBSCRIBE + UNSUBSCRIBE per long-poll.
+    timeval tv{options_.linger_ms / 1000,
+               static_cast<suseconds_t>((options_.linger_ms % 1000) * 1000)};
+    evtimer_add(ch.linger, &tv);
+  }
+}
+
+void Waiters::onLinger(int, short, void* arg) noexcept {
+  auto* ch = static_cast<Channel*>(arg);
+  Waiters* self = ch->owner;
+  try {
+    if (!ch->waiters.empty()) return;
+    std::string name = ch->name;
+    self->subscriber_.unsubscribe(name);
+    self->channels_.erase(name);  // frees ch (and its timer, which is not running any more)
+  } catch (const std::exception& ex) {
+    spdlog::error("waiters linger: {}", ex.what());
+  }
+}
+
+void Waiters::onSubscribed(const std::string& name) {
+  auto it = channels_.find(name);
+  if (it == channels_.end()) return;
+  std::vector<uint64_t> ids = it->second->waiters;
+  for (uint64_t id : ids) {
+    auto e = entries_.find(id);
+    if (e == entries_.end()) continue;
+    Entry& entry = *e->second;
+    if (entry.state == Entry::State::kSubscribing) {
+      bool all = true;
+      for (const auto& ch : entry.waiter->channels()) all = all && subscriber_.isSubscribed(ch);
+      if (all) startCheck(id, false);
+    } else {
+      // Subscribed again after a reconnect: wake-ups may have been lost meanwhile.
+      wake(entry);
+    }
+  }
+}
+
+void Waiters::onMessage(const std::string& name, std::string_view payload) {
+  WakeEvent ev;
+  if (!parseWakeEvent(payload, &ev)) {
+    spdlog::warn("ignoring a malformed wake-up on {}", name);
+    return;
+  }
+  bool concerned = false;
+  if (auto r = by_request_.find(ev.id); r != by_request_.end()) {
+    std::vector<uint64_t> ids = r->second;
+    for (uint64_t id : ids) {
+      auto e = entries_.find(id);
+      if (e == entries_.end() || !e->second->waiter->wakesOn(ev)) continue;
+      concerned = true;
+      wake(*e->second);
+    }
+  }
+  if (ev.status == "pending") {
+    // Work became claimable: wake one parked claim, and make claims in flight look again
+    // (their read may have been issued before this request existed).
+    auto c = channels_.find(name);
+    if (c != channels_.end()) {
+      std::vector<uint64_t> ids = c->second->waiters;
+      bool woke_one = false;
+      for (uint64_t id : ids) {
+        auto e = entries_.find(id);
+        if (e == entries_.end() || !e->second->waiter->requestId().empty()) continue;
+        Entry& entry = *e->second;
+        if (entry.state == Entry::State::kChecking) {
+          entry.dirty = true;
+          concerned = true;
+        } else if (entry.state == Entry::State::kParked && !woke_one) {
+          woke_one = true;
+          concerned = true;
+          wake(entry);
+        }
+      }
+    }
+  }
+  if (concerned) ++wakeups_;
+}
+
+void Waiters::onReset() {
+  spdlog::warn("subscriber connection lost: parked calls are re-checked once resubscribed");
+}
+
+void Waiters::onStoreReady() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, e] : entries_) {
+    if (e->state == Entry::State::kParked) ids.push_back(id);
+  }
+  for (uint64_t id : ids) startCheck(id, false);
+}
+
+void Waiters::shutdown() {
+  shutting_down_ = true;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, e] : entries_) {
+    if (e->state != Entry::State::kChecking) ids.push_back(id);
+  }
+  // Checks in flight see shutting_down_ when they return and answer then.
+  for (uint64_t id : ids) startCheck(id, true);
+}
+
+Waiters::Stats Waiters::stats() const {
+  Stats s;
+  for (const auto& [id, e] : entries_) {
+    if (e->waiter->requestId().empty()) {
+      ++s.parked_claims;
+    } else {
+      ++s.parked_gets;
+    }
+  }
+  s.wakeups = wakeups_;
+  return s;
+}
+
+}  // namespace courier
