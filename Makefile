@@ -21,7 +21,7 @@ LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
 TEST_CPPFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS)) -lhiredis
 
-LAYERS := util http redis core api
+LAYERS := util http redis core api node
 LIB_SRCS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.cc))
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/lua_scripts.o
 DAEMON_SRCS := $(wildcard src/daemon/*.cc)

@@ -1,0 +1,24 @@
+// Operations routes (no token): liveness and readiness.
+#include "courier/api/context.h"
+
+namespace courier::api {
+
+void addOpsRoutes(http::Router& router, Context& ctx) {
+  router.add(http::Method::kGet, "/healthz", "healthz",
+             [](http::Request&&, http::Params&&, http::Responder&& res) {
+               res.send(200, "{\"status\":\"ok\"}");
+             });
+  // Ready: the command connection answered PING and loaded every script, and the subscriber
+  // is connected (without it no long-poll would ever be woken).
+  router.add(http::Method::kGet, "/readyz", "readyz",
+             [&ctx](http::Request&&, http::Params&&, http::Responder&& res) {
+               bool store = ctx.redis.ready();
+               bool ready = store && (!ctx.ready || ctx.ready());
+               if (ready) return res.send(200, "{\"status\":\"ready\"}");
+               sendError(res, Errc::kStoreUnavailable,
+                         store ? "the subscriber connection is down"
+                               : "the store is unreachable or scripts are not loaded");
+             });
+}
+
+}  // namespace courier::api

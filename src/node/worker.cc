@@ -1,0 +1,139 @@
+#include "courier/node/worker.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include "courier/api/auth.h"
+#include "courier/api/context.h"
+#include "courier/core/store.h"
+#include "courier/core/waiters.h"
+#include "courier/http/router.h"
+#include "courier/http/server.h"
+#include "courier/redis/connection.h"
+#include "courier/redis/subscriber.h"
+#include "courier/util/ids.h"
+#include "courier/util/time.h"
+
+namespace courier::node {
+
+class Worker::Impl {
+ public:
+  Impl(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
+       const redis::ScriptRegistry& scripts)
+      : config_(std::move(config)),
+        base_(event_base_new()),
+        redis_(base_, endpoint, scripts),
+        subscriber_(base_, endpoint, redis_,
+                    "courier:node:" + config_.node_id + ":" + std::to_string(config_.index) +
+                        ":" + randomId()),
+        store_(redis_, kinds),
+        waiters_(base_, subscriber_),
+        auth_(store_, config_.admin_token),
+        ctx_{base_, kinds, redis_, store_, waiters_, auth_, [this] { return subscriber_.connected(); }},
+        http_(base_, http::ServerOptions{}, [this](http::Request&& req, http::Responder&& res) {
+          router_.dispatch(std::move(req), std::move(res));
+        }) {
+    subscriber_.setHandler(&waiters_);
+    redis_.setOnReadyChange([this](bool ready) {
+      if (ready) {
+        spdlog::info("worker {}: Redis ready", config_.index);
+        waiters_.onStoreReady();
+      } else {
+        spdlog::warn("worker {}: Redis unavailable", config_.index);
+      }
+    });
+    api::addOpsRoutes(router_, ctx_);
+    api::addAdminRoutes(router_, ctx_);
+    api::addDaemonRoutes(router_, ctx_);
+    api::addFrontendRoutes(router_, ctx_);
+    shutdown_ev_ = event_new(base_, -1, 0, &Impl::onShutdown, this);
+    drain_ev_ = event_new(base_, -1, EV_PERSIST, &Impl::onDrain, this);
+  }
+
+  ~Impl() {
+    event_free(shutdown_ev_);
+    event_free(drain_ev_);
+  }
+
+  void run() {
+    redis_.start();
+    subscriber_.start();
+    event_base_dispatch(base_);
+    // Everything in flight has been failed by stop(); members go before the base.
+  }
+
+  Result<int, std::string> bind(const std::string& host, int port) { return http_.bind(host, port); }
+
+  // May be called from any thread (evthread_use_pthreads is on).
+  void requestShutdown() { event_active(shutdown_ev_, EV_TIMEOUT, 0); }
+
+  event_base* base() const { return base_; }
+
+ private:
+  static void onShutdown(int, short, void* arg) noexcept {
+    auto* self = static_cast<Impl*>(arg);
+    try {
+      spdlog::info("worker {}: shutting down", self->config_.index);
+      self->http_.stopListening();
+      self->waiters_.shutdown();
+      self->shutdown_started_ms_ = monotonicMs();
+      timeval tv{0, 10 * 1000};
+      event_add(self->drain_ev_, &tv);
+    } catch (const std::exception& e) {
+      spdlog::error("shutdown: {}", e.what());
+    }
+  }
+
+  static void onDrain(int, short, void* arg) noexcept {
+    auto* self = static_cast<Impl*>(arg);
+    bool drained = self->waiters_.empty() && self->redis_.inFlight() == 0;
+    bool late = monotonicMs() - self->shutdown_started_ms_ > self->config_.shutdown_grace_ms;
+    if (!drained && !late) return;
+    if (late) spdlog::warn("worker {}: shutdown grace period over", self->config_.index);
+    event_del(self->drain_ev_);
+    self->subscriber_.stop();
+    self->redis_.stop();
+    event_base_loopexit(self->base_, nullptr);
+  }
+
+  WorkerConfig config_;
+  event_base* base_;
+  redis::Connection redis_;
+  redis::Subscriber subscriber_;
+  Store store_;
+  Waiters waiters_;
+  api::Auth auth_;
+  api::Context ctx_;
+  http::Router router_;
+  http::HttpServer http_;
+  event* shutdown_ev_ = nullptr;
+  event* drain_ev_ = nullptr;
+  int64_t shutdown_started_ms_ = 0;
+};
+
+Worker::Worker(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
+               const redis::ScriptRegistry& scripts)
+    : impl_(std::make_unique<Impl>(std::move(config), kinds, endpoint, scripts)) {}
+
+Worker::~Worker() {
+  join();
+  event_base* base = impl_->base();
+  impl_.reset();
+  event_base_free(base);
+}
+
+Result<int, std::string> Worker::bind(const std::string& host, int port) {
+  return impl_->bind(host, port);
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { impl_->run(); });
+}
+
+void Worker::requestShutdown() { impl_->requestShutdown(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace courier::node
