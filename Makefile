@@ -66,6 +66,8 @@ LAYER_DEPS_util := util
 LAYER_DEPS_http := util http
 LAYER_DEPS_redis := util redis
 LAYER_DEPS_core := util redis core
+LAYER_DEPS_api := util http redis core api
+LAYER_DEPS_integration := util
 SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
 # (No '%' inside the secondary expansion: make would replace it with the stem first.)
 objs_of = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(1))))

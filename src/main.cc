@@ -1,6 +1,7 @@
 // courier: wires configuration, logging, the embedded Redis, the workers and the signals.
 #include <event2/thread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -74,6 +75,17 @@ int main(int argc, char** argv) {
     port = *bound;  // with port 0, the others bind the port the first one got
   }
   for (auto& w : workers) w->start();
+  // "listening on" means ready to serve: wait (bounded) for every worker's Redis handshake.
+  // A node whose Redis is down still serves (503 store_unavailable) and says so.
+  auto all_ready = [&] {
+    for (auto& w : workers) {
+      if (!w->ready()) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 500 && !all_ready(); ++i) usleep(10 * 1000);
+  if (!all_ready()) spdlog::warn("Redis at {} is not ready yet; serving 503 until it is",
+                                 endpoint->describe());
   {
     auto level = spdlog::default_logger()->level();
     spdlog::default_logger()->set_level(spdlog::level::info);

@@ -3,6 +3,8 @@
 #include <event2/event.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "courier/api/auth.h"
 #include "courier/api/context.h"
 #include "courier/core/store.h"
@@ -35,6 +37,7 @@ class Worker::Impl {
         }) {
     subscriber_.setHandler(&waiters_);
     redis_.setOnReadyChange([this](bool ready) {
+      ready_.store(ready);
       if (ready) {
         spdlog::info("worker {}: Redis ready", config_.index);
         waiters_.onStoreReady();
@@ -68,6 +71,7 @@ class Worker::Impl {
   void requestShutdown() { event_active(shutdown_ev_, EV_TIMEOUT, 0); }
 
   event_base* base() const { return base_; }
+  bool ready() const { return ready_.load(); }
 
  private:
   static void onShutdown(int, short, void* arg) noexcept {
@@ -109,6 +113,7 @@ class Worker::Impl {
   event* shutdown_ev_ = nullptr;
   event* drain_ev_ = nullptr;
   int64_t shutdown_started_ms_ = 0;
+  std::atomic<bool> ready_{false};  // written by the loop thread, read by main
 };
 
 Worker::Worker(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
@@ -129,6 +134,8 @@ Result<int, std::string> Worker::bind(const std::string& host, int port) {
 void Worker::start() {
   thread_ = std::thread([this] { impl_->run(); });
 }
+
+bool Worker::ready() const { return impl_->ready(); }
 
 void Worker::requestShutdown() { impl_->requestShutdown(); }
 

@@ -40,6 +40,8 @@ class Worker {
   // Thread-safe: stop listening, answer every parked call with its current state, finish the
   // Redis work in flight, then leave the loop (within the grace period).
   void requestShutdown();
+  // True while its Redis command connection is ready. Thread-safe.
+  bool ready() const;
   void join();
 
  private:
