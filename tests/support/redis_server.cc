@@ -1,6 +1,7 @@
 #include "support/redis_server.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -323,6 +324,23 @@ long long RedisServer::cmdInt(const std::vector<std::string>& argv) {
   } catch (const std::exception&) {
   }
   throw std::runtime_error("RedisServer::cmdInt: not an integer reply: " + text);
+}
+
+bool runUntil(event_base* base, const std::function<bool()>& done, int timeout_ms) {
+  // A persistent 5 ms tick bounds each EVLOOP_ONCE turn, so the deadline is checked even when
+  // nothing else happens (and the loop never spins when no event is pending).
+  event* tick = event_new(
+      base, -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr);
+  timeval tv{0, 5000};
+  event_add(tick, &tv);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool ok = done();
+  while (!ok && std::chrono::steady_clock::now() < deadline) {
+    event_base_loop(base, EVLOOP_ONCE);
+    ok = done();
+  }
+  event_free(tick);
+  return ok;
 }
 
 }  // namespace courier::testing

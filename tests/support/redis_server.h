@@ -8,9 +8,11 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
+struct event_base;
 struct redisContext;
 
 namespace courier::testing {
@@ -70,5 +72,9 @@ class RedisServer {
   pid_t pid_ = -1;
   redisContext* sync_ = nullptr;  // owned; reset whenever the server goes away
 };
+
+// Runs `base` until `done()` holds or `timeout_ms` passed; returns done(). Tests wait for
+// conditions this way instead of sleeping (no timing assertions: the deadline is generous).
+bool runUntil(event_base* base, const std::function<bool()>& done, int timeout_ms = 10000);
 
 }  // namespace courier::testing

@@ -7,6 +7,8 @@
 
 #include "courier/util/result.h"
 
+struct redisReply;  // hiredis
+
 namespace courier::redis {
 
 struct Reply {
@@ -25,13 +27,19 @@ struct Reply {
 };
 
 enum class Errc {
-  kUnavailable,  // not connected, connecting, in backoff, or the in-flight cap is reached
-  kTimeout,      // the link stalled: the oldest in-flight command waited past the command timeout
-  kDisconnected, // the link dropped while the command was in flight (outcome unknown)
-  kServer,       // Redis answered with an error reply (message holds it, e.g. "ERR ...")
+  kUnavailable,   // not connected, connecting, in backoff, or the in-flight cap is reached
+  kTimeout,       // the link stalled: the oldest in-flight command waited past the command timeout
+  kDisconnected,  // the link dropped while the command was in flight (outcome unknown)
+  kServer,        // Redis answered with an error reply (message holds it, e.g. "ERR ...")
 };
 
 using RedisError = Error<Errc>;
 using ReplyResult = Result<Reply, RedisError>;
+
+// Deep-copies a hiredis reply tree (hiredis frees it when the callback returns). An error reply
+// becomes RedisError{kServer, its text}; so does an array holding an error at any depth (a
+// failed command is never mistaken for data). `reply` must not be NULL: hiredis' NULL means
+// "the link is gone", which the caller maps to kDisconnected or kTimeout.
+ReplyResult copyReply(const redisReply& reply);
 
 }  // namespace courier::redis
