@@ -207,7 +207,7 @@ void reportResult(Context& ctx, http::Request&& req, http::Params&& params,
       result = toJson(it->value);
     }
     ReportArgs args{caller.workspace, rt, id, **attempt, **status, std::move(result),
-                    error->value_or("")};
+                    error->value_or(""), ""};
     auto r = std::make_shared<http::Responder>(std::move(res));
     ctx.store.report(args, [r](ApiResult<ReportOutcome> out) {
       if (!out) return sendError(*r, out.error());

@@ -200,7 +200,7 @@ void Store::report(const ReportArgs& a, Callback<ReportOutcome> cb) {
   runScript<ReportOutcome>(
       redis_, "report", {reqKey(a.workspace, a.id)},
       {prefix(a.workspace), a.runtime_id, a.id, a.attempt ? std::to_string(*a.attempt) : "",
-       a.status, a.result, a.error},
+       a.status, a.result, a.error, a.kind},
       std::move(cb), [](const Reply& r) -> ApiResult<ReportOutcome> {
         std::string s = statusOf(r);
         if (s == "ok") return ReportOutcome::kOk;

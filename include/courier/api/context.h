@@ -54,5 +54,6 @@ void addFrontendRoutes(http::Router& router, Context& ctx);
 void addDaemonRoutes(http::Router& router, Context& ctx);
 void addAdminRoutes(http::Router& router, Context& ctx);
 void addOpsRoutes(http::Router& router, Context& ctx);
+void addCompatRoutes(http::Router& router, Context& ctx);
 
 }  // namespace courier::api

@@ -86,6 +86,7 @@ struct ReportArgs {
   std::string status;              // completed | failed
   std::string result;              // JSON text or empty
   std::string error;
+  std::string kind;  // the kind the route reports for (compatibility routes), or empty
 };
 
 struct RuntimeInfo {
