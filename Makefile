@@ -36,13 +36,18 @@ BINS := $(BUILD)/courier $(if $(DAEMON_SRCS),$(BUILD)/courier-daemon) $(if $(BEN
 .PHONY: all run test test-unit format tidy clean deps bench
 all: $(BINS) $(BUILD)/courier-tests
 
-# Builds and runs one node on the embedded default (a private redis-server child).
-run: $(BUILD)/courier
+# Installs what is missing, builds, and runs one node on the embedded default (a private
+# redis-server child). ARGS="--listen 127.0.0.1:9000" passes flags.
+run:
+	scripts/install-deps
+	$(MAKE) $(BUILD)/courier
 	$(BUILD)/courier $(ARGS)
 
-# The README's test command: every unit and integration test against real redis-server
-# processes and real node processes over loopback.
-test: all
+# The README's test command: installs what is missing, then every unit and integration test
+# against real redis-server processes and real node processes over loopback.
+test:
+	scripts/install-deps
+	$(MAKE) all
 	COURIER_BUILD=$(BUILD) $(BUILD)/courier-tests $(TEST_ARGS)
 
 deps:
