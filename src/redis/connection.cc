@@ -560,7 +560,8 @@ void Connection::Impl::leaveLink(std::vector<ReplyCallback> cbs, Errc code, cons
   if (state_ == State::kStopped) next = State::kStopped;
   state_ = next;
   if (next == State::kBackoff) {
-    spdlog::warn("redis: {}", why);
+    // Loud once per outage, quiet while retrying (every backoff_max_ms while Redis is down).
+    spdlog::log(attempt_ == 0 ? spdlog::level::warn : spdlog::level::debug, "redis: {}", why);
     scheduleReconnect();
   }
   std::function<void(bool)> on_ready = was_ready ? on_ready_change_ : nullptr;

@@ -181,7 +181,8 @@ void Subscriber::Impl::start() {
   connect();
 }
 
-// After stop() no hiredis or libevent callback reaches this object. Not restartable.
+// After stop() no hiredis or libevent callback reaches this object, and the handler hears
+// nothing more (not even onReset: its owner is shutting down). Not restartable.
 void Subscriber::Impl::stop() {
   if (state_ == State::kStopped) return;
   state_ = State::kStopped;
@@ -457,7 +458,9 @@ void Subscriber::Impl::leaveLink(const std::string& why) {
     }
   }
   if (state_ == State::kStopped) return;
-  spdlog::warn("redis subscriber: {}", why);
+  // Loud once per outage, quiet while retrying.
+  spdlog::log(attempt_ == 0 ? spdlog::level::warn : spdlog::level::debug, "redis subscriber: {}",
+              why);
   state_ = State::kBackoff;
   scheduleReconnect();
   if (was_connected && handler_ != nullptr) handler_->onReset();
