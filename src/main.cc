@@ -9,6 +9,7 @@
 
 #include "courier/node/config.h"
 #include "courier/node/embedded_redis.h"
+#include "courier/node/metrics_registry.h"
 #include "courier/node/worker.h"
 #include "courier/redis/endpoint.h"
 #include "courier/redis/scripts.h"
@@ -62,11 +63,13 @@ int main(int argc, char** argv) {
 
   evthread_use_pthreads();
   redis::ScriptRegistry scripts;
+  node::MetricsRegistry registry;
   std::vector<std::unique_ptr<node::Worker>> workers;
   int port = config->listen_port;
   for (int i = 0; i < config->workers; ++i) {
     node::WorkerConfig wc{i, config->node_id, config->admin_token};
-    workers.push_back(std::make_unique<node::Worker>(wc, *kinds, *endpoint, scripts));
+    workers.push_back(std::make_unique<node::Worker>(wc, *kinds, *endpoint, scripts, registry));
+    registry.addWorker(&workers.back()->metrics());
     auto bound = workers.back()->bind(config->listen_host, port);
     if (!bound) {
       spdlog::critical("cannot listen on {}:{}: {}", config->listen_host, port, bound.error());
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
     }
     port = *bound;  // with port 0, the others bind the port the first one got
   }
+  registry.setRoutes(workers.front()->routeNames());
   for (auto& w : workers) w->start();
   // "listening on" means ready to serve: wait (bounded) for every worker's Redis handshake.
   // A node whose Redis is down still serves (503 store_unavailable) and says so.

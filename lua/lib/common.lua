@@ -19,6 +19,9 @@ release: the next claim re-hands the same attempt number).
 
 local GROUP = 'daemons'
 local DUE_BATCH = 64
+-- Requests this call ended, flattened (kind, status, ms from creation): scripts/embed-lua wraps
+-- every script so that it answers {its reply, ENDED}.
+local ENDED = {}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -62,8 +65,11 @@ end
 -- TTL and publishes the change.
 local function end_request(P, id, status, result, err, now)
   local rk = req_key(P, id)
-  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms')
+  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms', 'created')
   local rt, kind, entry, version, ret_ms = f[1], f[2], f[3], tonumber(f[4]) + 1, f[5]
+  ENDED[#ENDED + 1] = kind
+  ENDED[#ENDED + 1] = status
+  ENDED[#ENDED + 1] = now - tonumber(f[6])
   local fields = {'status', status, 'version', version, 'updated', now, 'error', err or ''}
   if result then
     fields[#fields + 1] = 'result'

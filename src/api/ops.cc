@@ -1,4 +1,4 @@
-// Operations routes (no token): liveness and readiness.
+// Operations routes (no token): liveness, readiness and metrics.
 #include "courier/api/context.h"
 
 namespace courier::api {
@@ -18,6 +18,11 @@ void addOpsRoutes(http::Router& router, Context& ctx) {
                sendError(res, Errc::kStoreUnavailable,
                          store ? "the subscriber connection is down"
                                : "the store is unreachable or scripts are not loaded");
+             });
+  router.add(http::Method::kGet, "/metrics", "metrics",
+             [&ctx](http::Request&&, http::Params&&, http::Responder&& res) {
+               res.send(200, ctx.metrics ? ctx.metrics() : "", {},
+                        "text/plain; version=0.0.4; charset=utf-8");
              });
 }
 

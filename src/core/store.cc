@@ -86,17 +86,6 @@ ApiError scriptError(const std::string& code, const std::string& detail = "") {
   return apiError(Errc::kStoreError, "unexpected reply from the store: " + code);
 }
 
-// Runs a script and hands its reply (or the mapped error) to `on_reply`.
-template <class T, class F>
-void runScript(redis::Client& redis, const char* name, std::vector<std::string> keys,
-               std::vector<std::string> args, Store::Callback<T> cb, F on_reply) {
-  redis.evalScript(name, std::move(keys), std::move(args),
-                   [cb = std::move(cb), on_reply = std::move(on_reply)](redis::ReplyResult r) {
-                     if (!r) return cb(fail(storeError(r.error())));
-                     cb(on_reply(*r));
-                   });
-}
-
 }  // namespace
 
 ApiError storeError(const redis::RedisError& e) {
@@ -111,7 +100,43 @@ ApiError storeError(const redis::RedisError& e) {
   return apiError(Errc::kStoreError, "the store rejected the operation: " + e.message);
 }
 
-Store::Store(redis::Client& redis, const KindTable& kinds) : redis_(redis), kinds_(kinds) {}
+Store::Store(redis::Client& redis, const KindTable& kinds, WorkerMetrics* metrics)
+    : redis_(redis), kinds_(kinds), metrics_(metrics) {}
+
+// Runs a script and hands its reply (or the mapped error) to `on_reply`. Every script answers
+// {reply, ended} (scripts/embed-lua); the ends are counted here, once, whoever caused them.
+template <class T, class F>
+void Store::runScript(const char* name, std::vector<std::string> keys,
+                      std::vector<std::string> args, Callback<T> cb, F on_reply) {
+  redis_.evalScript(name, std::move(keys), std::move(args),
+                    [this, cb = std::move(cb), on_reply = std::move(on_reply)](
+                        redis::ReplyResult r) {
+                      if (!r) return cb(fail(storeError(r.error())));
+                      if (!r->isArray() || r->elements.size() != 2) {
+                        return cb(fail(apiError(Errc::kStoreError, "malformed script reply")));
+                      }
+                      countEnded(r->elements[1]);
+                      cb(on_reply(r->elements[0]));
+                    });
+}
+
+void Store::count(std::array<Counter, kMaxKinds> WorkerMetrics::*counters,
+                  const std::string& kind) {
+  if (metrics_ == nullptr) return;
+  int k = metrics_->kindIndex(kind);
+  if (k >= 0) (metrics_->*counters)[k].inc();
+}
+
+void Store::countEnded(const redis::Reply& ended) {
+  if (metrics_ == nullptr) return;
+  for (size_t i = 0; i + 2 < ended.elements.size(); i += 3) {
+    int kind = metrics_->kindIndex(ended.elements[i].text());
+    int status = WorkerMetrics::statusIndex(ended.elements[i + 1].text());
+    if (kind < 0 || status < 0) continue;
+    metrics_->ended[kind][status].inc();
+    metrics_->duration[kind].observe(static_cast<double>(ended.elements[i + 2].asInt()) / 1000.0);
+  }
+}
 
 void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
   const KindSpec& k = *a.kind;
@@ -131,12 +156,13 @@ void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
                                    k.exclusive ? "1" : "0",
                                    std::to_string(kMaxLiveRequestsPerRuntime),
                                    k.creator == Creator::kRuntimeOwner ? "1" : "0"};
-  runScript<CreateOutcome>(redis_, "create", {rtKey(a.workspace, a.runtime_id)}, std::move(args),
-                           std::move(cb), [](const Reply& r) -> ApiResult<CreateOutcome> {
+  runScript<CreateOutcome>("create", {rtKey(a.workspace, a.runtime_id)}, std::move(args),
+                           std::move(cb), [this](const Reply& r) -> ApiResult<CreateOutcome> {
                              std::string s = statusOf(r);
                              if (s != "created" && s != "existing") return fail(scriptError(s));
                              auto read = parseRecordRead(r, 1);
                              if (!read) return fail(read.error());
+                             if (s == "created") count(&WorkerMetrics::created, read->record.kind);
                              return CreateOutcome{s == "created", std::move(*read)};
                            });
 }
@@ -159,8 +185,8 @@ void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
   }
   for (const auto& rt : a.runtime_ids) args.push_back(rt);
   runScript<ClaimOutcome>(
-      redis_, "claim", {rtKey(a.workspace, a.runtime_ids.front())}, std::move(args),
-      std::move(cb), [](const Reply& r) -> ApiResult<ClaimOutcome> {
+      "claim", {rtKey(a.workspace, a.runtime_ids.front())}, std::move(args),
+      std::move(cb), [this](const Reply& r) -> ApiResult<ClaimOutcome> {
         std::string s = statusOf(r);
         if (s != "ok") {
           return fail(scriptError(s, r.elements.size() > 1 ? r.elements[1].text() : ""));
@@ -172,6 +198,7 @@ void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
           if (e.size() < 6) return fail(apiError(Errc::kStoreError, "malformed claim reply"));
           out.requests.push_back(
               {e[0].text(), e[1].text(), e[2].text(), e[3].text(), e[4].asInt(), e[5].asInt()});
+          count(&WorkerMetrics::claimed, out.requests.back().kind);
         }
         return out;
       });
@@ -179,7 +206,7 @@ void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
 
 void Store::release(const std::string& ws, const ClaimedRequest& req, const std::string& consumer,
                     Callback<bool> cb) {
-  runScript<bool>(redis_, "release", {reqKey(ws, req.id)},
+  runScript<bool>("release", {reqKey(ws, req.id)},
                   {prefix(ws), req.runtime_id, req.id, std::to_string(req.attempt), consumer},
                   std::move(cb),
                   [](const Reply& r) -> ApiResult<bool> { return statusOf(r) == "ok"; });
@@ -187,7 +214,7 @@ void Store::release(const std::string& ws, const ClaimedRequest& req, const std:
 
 void Store::extend(const std::string& ws, const std::string& rt, const std::string& id,
                    int64_t attempt, Callback<int64_t> cb) {
-  runScript<int64_t>(redis_, "extend", {reqKey(ws, id)},
+  runScript<int64_t>("extend", {reqKey(ws, id)},
                      {prefix(ws), rt, id, std::to_string(attempt)}, std::move(cb),
                      [](const Reply& r) -> ApiResult<int64_t> {
                        std::string s = statusOf(r);
@@ -198,7 +225,7 @@ void Store::extend(const std::string& ws, const std::string& rt, const std::stri
 
 void Store::report(const ReportArgs& a, Callback<ReportOutcome> cb) {
   runScript<ReportOutcome>(
-      redis_, "report", {reqKey(a.workspace, a.id)},
+      "report", {reqKey(a.workspace, a.id)},
       {prefix(a.workspace), a.runtime_id, a.id, a.attempt ? std::to_string(*a.attempt) : "",
        a.status, a.result, a.error, a.kind},
       std::move(cb), [](const Reply& r) -> ApiResult<ReportOutcome> {
@@ -211,7 +238,7 @@ void Store::report(const ReportArgs& a, Callback<ReportOutcome> cb) {
 
 void Store::get(const std::string& ws, const std::string& rt, const std::string& id,
                 Callback<RecordRead> cb) {
-  runScript<RecordRead>(redis_, "get", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
+  runScript<RecordRead>("get", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
                         [](const Reply& r) -> ApiResult<RecordRead> {
                           std::string s = statusOf(r);
                           if (s != "ok") return fail(scriptError(s));
@@ -221,7 +248,7 @@ void Store::get(const std::string& ws, const std::string& rt, const std::string&
 
 void Store::cancel(const std::string& ws, const std::string& rt, const std::string& id,
                    Callback<Record> cb) {
-  runScript<Record>(redis_, "cancel", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
+  runScript<Record>("cancel", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
                     [](const Reply& r) -> ApiResult<Record> {
                       std::string s = statusOf(r);
                       if (s != "ok") return fail(scriptError(s));
@@ -233,7 +260,7 @@ void Store::cancel(const std::string& ws, const std::string& rt, const std::stri
 
 void Store::registerRuntime(const std::string& ws, const RuntimeInfo& rt,
                             Callback<Registered> cb) {
-  runScript<Registered>(redis_, "register_runtime", {rtKey(ws, rt.id)},
+  runScript<Registered>("register_runtime", {rtKey(ws, rt.id)},
                         {prefix(ws), rt.id, rt.name, rt.provider, rt.owner_user_id}, std::move(cb),
                         [rt](const Reply& r) -> ApiResult<Registered> {
                           std::string s = statusOf(r);
@@ -246,7 +273,7 @@ void Store::registerRuntime(const std::string& ws, const RuntimeInfo& rt,
 
 void Store::listRuntimes(const std::string& ws, Callback<std::vector<RuntimeInfo>> cb) {
   runScript<std::vector<RuntimeInfo>>(
-      redis_, "list_runtimes", {prefix(ws) + "runtimes"}, {prefix(ws)}, std::move(cb),
+      "list_runtimes", {prefix(ws) + "runtimes"}, {prefix(ws)}, std::move(cb),
       [](const Reply& r) -> ApiResult<std::vector<RuntimeInfo>> {
         std::vector<RuntimeInfo> out;
         const auto& e = r.elements;

@@ -53,8 +53,9 @@ struct Waiters::Channel {
   }
 };
 
-Waiters::Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options)
-    : base_(base), subscriber_(subscriber), options_(options) {
+Waiters::Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options,
+                 WorkerMetrics* metrics)
+    : base_(base), subscriber_(subscriber), options_(options), metrics_(metrics) {
   deferred_ = event_new(base_, -1, 0, &Waiters::onDeferred, this);
 }
 
@@ -77,6 +78,7 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
   e.wait_until_ms = monotonicMs() + wait_ms;
   e.timer = evtimer_new(base_, &Waiters::onTimer, &e);
   e.waiter->on_gone_ = [this, id] { onClientLeft(id); };
+  if (Gauge* g = parkedGauge(*e.waiter)) g->add(1);
   entries_.emplace(id, std::move(entry));
 
   if (wait_ms <= 0) {
@@ -211,6 +213,7 @@ void Waiters::finish(uint64_t id) {
   if (it == entries_.end()) return;
   std::unique_ptr<Entry> e = std::move(it->second);
   entries_.erase(it);
+  if (Gauge* g = parkedGauge(*e->waiter)) g->add(-1);
   const std::string& rid = e->waiter->requestId();
   if (!rid.empty()) {
     auto r = by_request_.find(rid);
@@ -320,7 +323,17 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
       }
     }
   }
-  if (concerned) ++wakeups_;
+  if (concerned) {
+    ++wakeups_;
+    if (metrics_ != nullptr) metrics_->wakeups.inc();
+  }
+}
+
+Gauge* Waiters::parkedGauge(const Waiter& w) {
+  if (metrics_ == nullptr) return nullptr;
+  if (w.type() == "claim") return &metrics_->parked_claims;
+  if (w.type() == "get") return &metrics_->parked_gets;
+  return &metrics_->parked_events;
 }
 
 void Waiters::onReset() {

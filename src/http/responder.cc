@@ -18,8 +18,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Written once at start-up, before any worker thread exists, then only read.
 Responder::Observer g_observer = nullptr;
 
-void notifyObserver(int status) {
-  if (g_observer != nullptr) g_observer(status);
+void notifyObserver(int status, uint32_t tag) {
+  if (g_observer != nullptr) g_observer(status, tag);
 }
 
 // Extra headers first, so that a Content-Type among them wins over `content_type`. evhttp refuses
@@ -44,13 +44,15 @@ Responder::Responder(evhttp_request* req) : req_(req) {}
 
 Responder::Responder(Responder&& other) noexcept
     : req_(std::exchange(other.req_, nullptr)),
-      streaming_(std::exchange(other.streaming_, false)) {}
+      streaming_(std::exchange(other.streaming_, false)),
+      tag_(other.tag_) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   if (this != &other) {
     Responder dropped(std::move(*this));  // answers the request this one still owned, if any
     req_ = std::exchange(other.req_, nullptr);
     streaming_ = std::exchange(other.streaming_, false);
+    tag_ = other.tag_;
   }
   return *this;
 }
@@ -74,7 +76,7 @@ Responder::~Responder() {
     // Out of memory while building the body: still answer, or evhttp never frees the request.
     if (req_ != nullptr) {
       evhttp_send_reply(std::exchange(req_, nullptr), 500, nullptr, nullptr);
-      notifyObserver(500);
+      notifyObserver(500, tag_);
     }
   }
 }
@@ -92,7 +94,7 @@ void Responder::send(int status, std::string_view body, const Headers& headers,
   evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
   // Frees `req`, now or once written (at once if the client already left).
   evhttp_send_reply(req, status, nullptr, nullptr);
-  notifyObserver(status);
+  notifyObserver(status, tag_);
 }
 
 void Responder::startStream(int status, std::string_view content_type, const Headers& headers) {
@@ -103,7 +105,7 @@ void Responder::startStream(int status, std::string_view content_type, const Hea
   addHeaders(req_, headers, std::string(content_type));
   evhttp_send_reply_start(req_, status, nullptr);
   streaming_ = true;
-  notifyObserver(status);
+  notifyObserver(status, tag_);
 }
 
 void Responder::sendChunk(std::string_view data) {

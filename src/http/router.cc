@@ -146,7 +146,8 @@ std::string_view Params::get(std::string_view name) const {
 void Router::add(Method method, std::string pattern, std::string route, Handler handler) {
   std::vector<std::string> segments;
   for (std::string_view segment : splitPath(pattern)) segments.emplace_back(segment);
-  entries_.push_back({method, std::move(segments), std::move(route), std::move(handler)});
+  uint32_t tag = kFirstRouteTag + static_cast<uint32_t>(entries_.size());
+  entries_.push_back({tag, method, std::move(segments), std::move(route), std::move(handler)});
 }
 
 // Among the routes whose pattern matches the path and whose method is the request's, the most
@@ -174,12 +175,14 @@ void Router::dispatch(Request&& req, Responder&& res, std::string* route_name) c
       }
     }
     if (route_name != nullptr) *route_name = best->route;
+    res.setTag(best->tag);
     best->handler(std::move(req), std::move(params), std::move(res));
     return;
   }
 
   if (!path_known) {
     if (route_name != nullptr) *route_name = "not_found";
+    res.setTag(kTagNotFound);
     res.send(404, errorBody("not_found", "no route for " + req.path));
     return;
   }
@@ -191,9 +194,16 @@ void Router::dispatch(Request&& req, Responder&& res, std::string* route_name) c
     allow += methodName(m);
   }
   if (route_name != nullptr) *route_name = "method_not_allowed";
+  res.setTag(kTagMethodNotAllowed);
   std::string message =
       "method " + std::string(methodName(req.method)) + " not allowed for " + req.path;
   res.send(405, errorBody("method_not_allowed", message), {{"Allow", allow}});
+}
+
+std::vector<std::string> Router::routeNames() const {
+  std::vector<std::string> names = {"unrouted", "not_found", "method_not_allowed"};
+  for (const Entry& e : entries_) names.push_back(e.route);
+  return names;
 }
 
 std::string errorBody(std::string_view code, std::string_view message) {

@@ -11,6 +11,7 @@
 #include "courier/core/waiters.h"
 #include "courier/http/router.h"
 #include "courier/http/server.h"
+#include "courier/node/metrics_registry.h"
 #include "courier/redis/connection.h"
 #include "courier/redis/subscriber.h"
 #include "courier/util/ids.h"
@@ -18,32 +19,66 @@
 
 namespace courier::node {
 
+namespace {
+
+constexpr size_t kMaxRoutes = 64;
+
+// The metrics of the worker running on this thread: the Responder observer (process-wide) counts
+// each reply in the metrics of the worker that sent it, without a lock.
+thread_local WorkerMetrics* t_metrics = nullptr;
+
+void countResponse(int status, uint32_t tag) {
+  if (t_metrics != nullptr) t_metrics->countResponse(tag, status);
+}
+
+std::vector<std::string_view> kindNames(const KindTable& kinds) {
+  std::vector<std::string_view> names;
+  for (const auto& k : kinds.all()) names.push_back(k.name);
+  return names;
+}
+
+}  // namespace
+
 class Worker::Impl {
  public:
   Impl(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
-       const redis::ScriptRegistry& scripts)
+       const redis::ScriptRegistry& scripts, const MetricsRegistry& registry)
       : config_(std::move(config)),
+        metrics_(kindNames(kinds), kMaxRoutes),
         base_(event_base_new()),
         redis_(base_, endpoint, scripts),
         subscriber_(base_, endpoint, redis_,
                     "courier:node:" + config_.node_id + ":" + std::to_string(config_.index) +
                         ":" + randomId()),
-        store_(redis_, kinds),
-        waiters_(base_, subscriber_),
+        store_(redis_, kinds, &metrics_),
+        waiters_(base_, subscriber_, WaitersOptions{}, &metrics_),
         auth_(store_, config_.admin_token),
-        ctx_{base_, kinds, redis_, store_, waiters_, auth_, [this] { return subscriber_.connected(); }},
+        ctx_{base_,
+             kinds,
+             redis_,
+             store_,
+             waiters_,
+             auth_,
+             [this] { return subscriber_.connected(); },
+             [&registry] { return registry.scrape(); }},
         http_(base_, http::ServerOptions{}, [this](http::Request&& req, http::Responder&& res) {
           router_.dispatch(std::move(req), std::move(res));
         }) {
     subscriber_.setHandler(&waiters_);
     redis_.setOnReadyChange([this](bool ready) {
       ready_.store(ready);
+      if (ready && ever_ready_) metrics_.redis_reconnects.inc();
+      if (ready) ever_ready_ = true;
       if (ready) {
         spdlog::info("worker {}: Redis ready", config_.index);
         waiters_.onStoreReady();
       } else {
         spdlog::warn("worker {}: Redis unavailable", config_.index);
       }
+    });
+    redis_.setOnRoundTrip([this](double seconds) {
+      metrics_.redis_roundtrip.observe(seconds);
+      metrics_.redis_commands.inc();
     });
     api::addOpsRoutes(router_, ctx_);
     api::addAdminRoutes(router_, ctx_);
@@ -60,6 +95,7 @@ class Worker::Impl {
   }
 
   void run() {
+    t_metrics = &metrics_;
     redis_.start();
     subscriber_.start();
     event_base_dispatch(base_);
@@ -73,6 +109,8 @@ class Worker::Impl {
 
   event_base* base() const { return base_; }
   bool ready() const { return ready_.load(); }
+  const WorkerMetrics& metrics() const { return metrics_; }
+  std::vector<std::string> routeNames() const { return router_.routeNames(); }
 
  private:
   static void onShutdown(int, short, void* arg) noexcept {
@@ -102,6 +140,8 @@ class Worker::Impl {
   }
 
   WorkerConfig config_;
+  WorkerMetrics metrics_;
+  bool ever_ready_ = false;
   event_base* base_;
   redis::Connection redis_;
   redis::Subscriber subscriber_;
@@ -118,8 +158,13 @@ class Worker::Impl {
 };
 
 Worker::Worker(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
-               const redis::ScriptRegistry& scripts)
-    : impl_(std::make_unique<Impl>(std::move(config), kinds, endpoint, scripts)) {}
+               const redis::ScriptRegistry& scripts, const MetricsRegistry& registry)
+    : impl_(std::make_unique<Impl>(std::move(config), kinds, endpoint, scripts, registry)) {
+  http::Responder::setObserver(&countResponse);
+}
+
+const WorkerMetrics& Worker::metrics() const { return impl_->metrics(); }
+std::vector<std::string> Worker::routeNames() const { return impl_->routeNames(); }
 
 Worker::~Worker() {
   join();

@@ -13,12 +13,17 @@ namespace {
 // The statuses of replies, via the process-wide observer. A Responder built on a free-standing
 // evhttp_request (no connection) replies for real: evhttp frees the request at once.
 std::vector<int> g_statuses;
+std::vector<uint32_t> g_tags;  // the route tag of each reply
 
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     g_statuses.clear();
-    Responder::setObserver([](int status) { g_statuses.push_back(status); });
+    g_tags.clear();
+    Responder::setObserver([](int status, uint32_t tag) {
+      g_statuses.push_back(status);
+      g_tags.push_back(tag);
+    });
   }
   void TearDown() override { Responder::setObserver(nullptr); }
 
@@ -90,6 +95,7 @@ TEST_F(RouterTest, UnknownPathIs404) {
   EXPECT_EQ(dispatch(Method::kGet, "/b"), "not_found");
   EXPECT_EQ(handled_, "");
   EXPECT_EQ(g_statuses, std::vector<int>{404});
+  EXPECT_EQ(g_tags, std::vector<uint32_t>{Router::kTagNotFound});
 }
 
 TEST_F(RouterTest, KnownPathOtherMethodIs405) {
@@ -100,6 +106,10 @@ TEST_F(RouterTest, KnownPathOtherMethodIs405) {
   EXPECT_EQ(dispatch(Method::kDelete, "/things/1"), "delete_thing");
   EXPECT_EQ(handled_, "delete");
   EXPECT_EQ(g_statuses, (std::vector<int>{405, 200}));
+  // Each reply carries its route's tag, and the tags name the routes.
+  ASSERT_EQ(g_tags.size(), 2u);
+  EXPECT_EQ(g_tags[0], Router::kTagMethodNotAllowed);
+  EXPECT_EQ(router_.routeNames().at(g_tags[1]), "delete_thing");
 }
 
 TEST_F(RouterTest, LiteralBeatsPlaceholderWhicheverIsAddedFirst) {

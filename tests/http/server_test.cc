@@ -191,7 +191,10 @@ class HttpServerTest : public ::testing::Test {
   HttpServerTest() : base_(event_base_new()) {
     std::signal(SIGPIPE, SIG_IGN);  // writing to a client that left must not kill the test
     g_statuses.clear();
-    Responder::setObserver([](int status) { g_statuses.push_back(status); });
+    Responder::setObserver([](int status, uint32_t tag) {
+      g_statuses.push_back(status);
+      (void)tag;
+    });
 
     router_.add(Method::kGet, "/hello", "hello", [](Request&&, Params&&, Responder&& res) {
       res.send(200, R"({"hello":"world"})");

@@ -28,6 +28,8 @@ struct Context {
   Auth& auth;
   // Readiness beyond the command connection (the subscriber); set by the worker.
   std::function<bool()> ready;
+  // The node's metrics in the Prometheus text format.
+  std::function<std::string()> metrics;
 };
 
 // Authenticates, then calls fn(Request&&, Responder&&, Caller&&); answers 401/403/503 itself.

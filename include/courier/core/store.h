@@ -12,6 +12,7 @@
 
 #include "courier/core/errors.h"
 #include "courier/core/kinds.h"
+#include "courier/core/metrics.h"
 #include "courier/redis/client.h"
 
 namespace courier {
@@ -123,7 +124,8 @@ class Store {
   template <class T>
   using Callback = std::function<void(ApiResult<T>)>;
 
-  Store(redis::Client& redis, const KindTable& kinds);
+  // `metrics` (optional, owned by the worker) counts creates, claims and ends.
+  Store(redis::Client& redis, const KindTable& kinds, WorkerMetrics* metrics = nullptr);
 
   void create(const CreateArgs& args, Callback<CreateOutcome> cb);
   void claim(const ClaimArgs& args, Callback<ClaimOutcome> cb);
@@ -156,8 +158,16 @@ class Store {
   static std::string prefix(const std::string& ws) { return "courier:{ws:" + ws + "}:"; }
 
  private:
+  // Unwraps the script envelope {reply, ended} and counts the ends.
+  template <class T, class F>
+  void runScript(const char* name, std::vector<std::string> keys, std::vector<std::string> args,
+                 Callback<T> cb, F on_reply);
+  void countEnded(const redis::Reply& ended);
+  void count(std::array<Counter, kMaxKinds> WorkerMetrics::*counters, const std::string& kind);
+
   redis::Client& redis_;
   const KindTable& kinds_;
+  WorkerMetrics* metrics_;
 };
 
 // Turns a failed Redis call into the caller's error: unavailable or stalled → 503

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "courier/core/metrics.h"
 #include "courier/redis/subscriber.h"
 
 struct event_base;
@@ -104,7 +105,9 @@ class Waiters : public redis::Subscriber::Handler {
     uint64_t wakeups = 0;  // wake-up messages that concerned at least one waiter
   };
 
-  Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options = {});
+  // `metrics` (optional, owned by the worker) gets the parked gauges and wake-up counts.
+  Waiters(event_base* base, redis::Subscriber& subscriber, WaitersOptions options = {},
+          WorkerMetrics* metrics = nullptr);
   ~Waiters() override;
   Waiters(const Waiters&) = delete;
   Waiters& operator=(const Waiters&) = delete;
@@ -136,6 +139,7 @@ class Waiters : public redis::Subscriber::Handler {
   void finish(uint64_t id);
   void retain(const std::string& channel, uint64_t id);
   void releaseChannel(const std::string& channel, uint64_t id);
+  Gauge* parkedGauge(const Waiter& w);
   static void onTimer(int, short, void* arg) noexcept;
   static void onLinger(int, short, void* arg) noexcept;
   static void onDeferred(int, short, void* arg) noexcept;
@@ -143,6 +147,7 @@ class Waiters : public redis::Subscriber::Handler {
   event_base* base_;
   redis::Subscriber& subscriber_;
   WaitersOptions options_;
+  WorkerMetrics* metrics_;
   uint64_t next_id_ = 1;
   bool shutting_down_ = false;
   uint64_t wakeups_ = 0;

@@ -4,6 +4,7 @@
 // debug builds, because that is a bug.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,12 +41,15 @@ class Responder {
 
   // Called once with the status of every reply (for metrics/access logs). Process-wide, set at
   // start before any worker runs.
-  using Observer = void (*)(int status);
+  // `tag` is what setTag() stored (the router tags each request with its route).
+  using Observer = void (*)(int status, uint32_t tag);
   static void setObserver(Observer observer);
+  void setTag(uint32_t tag) { tag_ = tag; }
 
  private:
   evhttp_request* req_ = nullptr;
   bool streaming_ = false;
+  uint32_t tag_ = 0;
 };
 
 }  // namespace courier::http

@@ -30,10 +30,20 @@ class Router {
 
   // Finds the route and calls its handler, or answers 404/405 itself. `route_name` receives
   // the matched route's name (or "not_found" / "method_not_allowed").
+  // Tags every Responder with its route (Responder::setTag), for the response metrics.
   void dispatch(Request&& req, Responder&& res, std::string* route_name = nullptr) const;
+
+  // Route tags: kTagUnrouted (answered before routing), kTagNotFound, kTagMethodNotAllowed, then
+  // kFirstRouteTag + the order routes were added in. routeNames()[tag] names each.
+  static constexpr uint32_t kTagUnrouted = 0;
+  static constexpr uint32_t kTagNotFound = 1;
+  static constexpr uint32_t kTagMethodNotAllowed = 2;
+  static constexpr uint32_t kFirstRouteTag = 3;
+  std::vector<std::string> routeNames() const;
 
  private:
   struct Entry {
+    uint32_t tag;
     Method method;
     std::vector<std::string> segments;
     std::string route;

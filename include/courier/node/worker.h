@@ -7,8 +7,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "courier/core/kinds.h"
+#include "courier/core/metrics.h"
 #include "courier/redis/endpoint.h"
 #include "courier/redis/scripts.h"
 #include "courier/util/result.h"
@@ -17,6 +19,8 @@ struct event_base;
 struct event;
 
 namespace courier::node {
+
+class MetricsRegistry;
 
 struct WorkerConfig {
   int index = 0;
@@ -27,8 +31,9 @@ struct WorkerConfig {
 
 class Worker {
  public:
+  // `registry` serves /metrics for the whole node; it outlives the worker.
   Worker(WorkerConfig config, const KindTable& kinds, const redis::Endpoint& endpoint,
-         const redis::ScriptRegistry& scripts);
+         const redis::ScriptRegistry& scripts, const MetricsRegistry& registry);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -42,6 +47,8 @@ class Worker {
   void requestShutdown();
   // True while its Redis command connection is ready. Thread-safe.
   bool ready() const;
+  const WorkerMetrics& metrics() const;
+  std::vector<std::string> routeNames() const;
   void join();
 
  private:
