@@ -29,6 +29,20 @@ for _, rt in ipairs(rts) do
 end
 
 local claimed = {}
+-- A consumer that holds nothing and has not claimed for this long is removed from the group
+-- (only here, where the script sees it holds nothing: DELCONSUMER drops pending entries).
+local CONSUMER_IDLE_MS = 120000
+
+local function forget_idle_consumers(sk)
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', sk, GROUP)) do
+    local info = {}
+    for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+    if info['name'] ~= consumer and tonumber(info['pending']) == 0 and
+        tonumber(info['idle']) > CONSUMER_IDLE_MS then
+      redis.call('XGROUP', 'DELCONSUMER', sk, GROUP, info['name'])
+    end
+  end
+end
 
 local function claim_one(rt, id)
   local rk = req_key(P, id)
@@ -97,6 +111,7 @@ for _, rt in ipairs(rts) do
         end
       end
     end
+    if got == 0 and redis.call('EXISTS', sk) == 1 then forget_idle_consumers(sk) end
   end
 end
 
