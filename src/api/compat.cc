@@ -152,6 +152,7 @@ std::string listResult(const rapidjson::Document& d) {
 std::string modelsResult(const rapidjson::Document& d) {
   return pickResult(d, {{"models", "[]"}, {"supported", "true"}});
 }
+std::string importResult(const rapidjson::Document& d) { return pickResult(d, {{"skill", nullptr}}); }
 std::string updateResult(const rapidjson::Document& d) {
   return pickResult(d, {{"output", "\"\""}});
 }
@@ -172,6 +173,8 @@ void addCompatRoutes(http::Router& router, Context& ctx) {
   for (const Route& route : {
            Route{"/api/daemon/runtimes/{rt}/local-skills/{id}/result", "compat_list_report",
                  "local_skill_list", &listResult},
+           Route{"/api/daemon/runtimes/{rt}/local-skills/import/{id}/result",
+                 "compat_import_report", "local_skill_import", &importResult},
            Route{"/api/daemon/runtimes/{rt}/models/{id}/result", "compat_models_report",
                  "model_list", &modelsResult},
            Route{"/api/daemon/runtimes/{rt}/update/{id}/result", "compat_update_report", "update",

@@ -285,6 +285,47 @@ void Store::listRuntimes(const std::string& ws, Callback<std::vector<RuntimeInfo
       });
 }
 
+namespace {
+
+Skill parseSkill(const std::vector<Reply>& e, size_t i) {
+  Skill s;
+  s.id = e[i].text();
+  s.name = e[i + 1].text();
+  s.description = e[i + 2].text();
+  s.config = e[i + 3].text();
+  s.created_by = e[i + 4].text();
+  s.created_ms = e[i + 5].asInt();
+  s.updated_ms = e[i + 6].asInt();
+  s.file_count = e[i + 7].asInt();
+  return s;
+}
+
+}  // namespace
+
+void Store::listSkills(const std::string& ws, Callback<std::vector<Skill>> cb) {
+  runScript<std::vector<Skill>>("list_skills", {prefix(ws) + "skills"}, {prefix(ws)},
+                                std::move(cb), [](const Reply& r) -> ApiResult<std::vector<Skill>> {
+                                  std::vector<Skill> out;
+                                  for (size_t i = 0; i + 7 < r.elements.size(); i += 8) {
+                                    out.push_back(parseSkill(r.elements, i));
+                                  }
+                                  return out;
+                                });
+}
+
+void Store::getSkill(const std::string& ws, const std::string& id, Callback<Skill> cb) {
+  runScript<Skill>("get_skill", {prefix(ws) + "skill:" + id}, {}, std::move(cb),
+                   [](const Reply& r) -> ApiResult<Skill> {
+                     if (r.elements.size() < 10) {
+                       return fail(apiError(Errc::kNotFound, "skill not found"));
+                     }
+                     Skill s = parseSkill(r.elements, 0);
+                     s.content = r.elements[8].text();
+                     s.files_json = r.elements[9].text();
+                     return s;
+                   });
+}
+
 void Store::createWorkspace(const std::string& name, Callback<WorkspaceInfo> cb) {
   WorkspaceInfo ws{randomId(), name, nowUnixMs()};
   redis_.command({"HSET", workspaceKey(ws.id), "name", name, "created", std::to_string(ws.created_ms)},

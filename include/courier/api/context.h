@@ -57,5 +57,6 @@ void addDaemonRoutes(http::Router& router, Context& ctx);
 void addAdminRoutes(http::Router& router, Context& ctx);
 void addOpsRoutes(http::Router& router, Context& ctx);
 void addCompatRoutes(http::Router& router, Context& ctx);
+void addSkillRoutes(http::Router& router, Context& ctx);
 
 }  // namespace courier::api

@@ -107,6 +107,19 @@ struct TokenInfo {
   std::string user_id;  // user tokens only
 };
 
+struct Skill {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string config;  // JSON text
+  std::string created_by;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  int64_t file_count = 0;
+  std::string content;     // getSkill only
+  std::string files_json;  // getSkill only: [{id, skill_id, path, content}]
+};
+
 struct WorkspaceInfo {
   std::string id;
   std::string name;
@@ -147,6 +160,9 @@ class Store {
   };
   void registerRuntime(const std::string& ws, const RuntimeInfo& rt, Callback<Registered> cb);
   void listRuntimes(const std::string& ws, Callback<std::vector<RuntimeInfo>> cb);
+
+  void listSkills(const std::string& ws, Callback<std::vector<Skill>> cb);
+  void getSkill(const std::string& ws, const std::string& id, Callback<Skill> cb);
 
   void createWorkspace(const std::string& name, Callback<WorkspaceInfo> cb);
   void createToken(const std::string& ws, TokenInfo::Kind kind, const std::string& user_id,
