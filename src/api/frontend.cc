@@ -61,13 +61,14 @@ std::optional<ApiError> validatePayload(const std::string& kind, const rapidjson
 // A GET parked until the record's version passes `version`, or (without it) until terminal.
 class GetWaiter final : public Waiter {
  public:
-  GetWaiter(Context& ctx, std::string ws, std::string rt, std::string id,
-            std::optional<int64_t> version, int fd, http::Responder res)
+  GetWaiter(Context& ctx, GetSpec spec, int fd, http::Responder res)
       : ctx_(ctx),
-        ws_(std::move(ws)),
-        rt_(std::move(rt)),
-        id_(std::move(id)),
-        version_(version),
+        ws_(std::move(spec.workspace)),
+        rt_(std::move(spec.runtime_id)),
+        id_(std::move(spec.id)),
+        version_(spec.version),
+        kind_(spec.kind),
+        render_(spec.render != nullptr ? spec.render : &renderRecord),
         channels_{eventsChannel(ws_, rt_)},
         fd_(fd),
         res_(std::move(res)) {
@@ -90,9 +91,13 @@ class GetWaiter final : public Waiter {
         return done(Outcome::kAnswered, -1);
       }
       const Record& rec = r->record;
+      if (!kind_.empty() && rec.kind != kind_) {
+        reply([](http::Responder& res) { sendError(res, Errc::kNotFound, "request not found"); });
+        return done(Outcome::kAnswered, -1);
+      }
       bool satisfied = version_ ? rec.version > *version_ : rec.terminal();
       if (!satisfied && !final) return done(Outcome::kPark, r->next_deadline_ms);
-      reply([&](http::Responder& res) { res.send(200, renderRecord(rec)); });
+      reply([&](http::Responder& res) { res.send(200, render_(rec)); });
       done(Outcome::kAnswered, -1);
     });
   }
@@ -122,6 +127,8 @@ class GetWaiter final : public Waiter {
   Context& ctx_;
   std::string ws_, rt_, id_;
   std::optional<int64_t> version_;
+  std::string kind_;
+  std::string (*render_)(const Record&);
   std::vector<std::string> channels_;
   int fd_;
   http::Responder res_;
@@ -191,9 +198,8 @@ void getRequest(Context& ctx, http::Request&& req, http::Params&& params, http::
     if (!wait) return sendError(res, wait.error());
     auto version = versionParam(req);
     if (!version) return sendError(res, version.error());
-    ctx.waiters.add(std::make_unique<GetWaiter>(ctx, caller.workspace, rt, id, *version,
-                                                *wait > 0 ? req.fd : -1, std::move(res)),
-                    *wait * 1000);
+    parkGet(ctx, {caller.workspace, rt, id, *version, "", nullptr}, *wait * 1000, req.fd,
+            std::move(res));
   });
 }
 
@@ -213,6 +219,12 @@ void cancelRequest(Context& ctx, http::Request&& req, http::Params&& params,
 }
 
 }  // namespace
+
+void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res) {
+  ctx.waiters.add(std::make_unique<GetWaiter>(ctx, std::move(spec), wait_ms > 0 ? fd : -1,
+                                              std::move(res)),
+                  wait_ms);
+}
 
 void addFrontendRoutes(http::Router& router, Context& ctx) {
   router.add(Method::kGet, "/api/runtimes", "list_runtimes",

@@ -86,6 +86,7 @@ class Worker::Impl {
     api::addFrontendRoutes(router_, ctx_);
     api::addCompatRoutes(router_, ctx_);
     api::addSkillRoutes(router_, ctx_);
+    api::addCompatFrontendRoutes(router_, ctx_);
     shutdown_ev_ = event_new(base_, -1, 0, &Impl::onShutdown, this);
     drain_ev_ = event_new(base_, -1, EV_PERSIST, &Impl::onDrain, this);
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "courier/api/auth.h"
@@ -52,11 +53,25 @@ inline std::string eventsChannel(const std::string& ws, const std::string& rt) {
   return Store::prefix(ws) + "rt:" + rt + ":events";
 }
 
+// A GET of a request, answered when its version passes `version` (or it is terminal), or when
+// the wait runs out. `kind` (optional) must match, else 404; `render` (optional) shapes the
+// record (the compatibility routes flatten it).
+struct GetSpec {
+  std::string workspace;
+  std::string runtime_id;
+  std::string id;
+  std::optional<int64_t> version;
+  std::string kind;
+  std::string (*render)(const Record&) = nullptr;
+};
+void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res);
+
 void addFrontendRoutes(http::Router& router, Context& ctx);
 void addDaemonRoutes(http::Router& router, Context& ctx);
 void addAdminRoutes(http::Router& router, Context& ctx);
 void addOpsRoutes(http::Router& router, Context& ctx);
 void addCompatRoutes(http::Router& router, Context& ctx);
 void addSkillRoutes(http::Router& router, Context& ctx);
+void addCompatFrontendRoutes(http::Router& router, Context& ctx);
 
 }  // namespace courier::api
