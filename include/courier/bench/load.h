@@ -47,8 +47,9 @@ class Driver {
   void error(const std::string& kind);
   void errorFrom(const HttpResponse& r);  // "http_<code>", "timeout" or "connection"
 
+  // Starts the clock, calls `on_start` (which sends the first requests), and runs the loop.
   // `idle` says whether every client is done with its current request.
-  void run(const std::function<bool()>& idle);
+  void run(const std::function<void()>& on_start, const std::function<bool()>& idle);
   // Stops starting new work at once (used when a run cannot go on, e.g. a route is missing).
   void abort(const std::string& why);
 
@@ -97,11 +98,12 @@ RunResult runCourierWake(BenchEnv& env, const LoadSpec& spec);
 // nchan: the same shape on nginx + nchan with Redis storage: a parked long-poll subscriber, a
 // publish; the time from the publish sent to the subscriber's response.
 RunResult runNchan(BenchEnv& env, const LoadSpec& spec, const std::string& nginx_bin,
-                   const std::string& module_path, const std::string& work_dir);
+                   const std::string& module_path, const std::string& peers_dir);
 
-// bullmq: bench/peers/bullmq/bench.mjs as a child process on the same Redis.
+// bullmq: PEERS/bullmq/bench.mjs as a child process on the same Redis; its log goes to
+// work_dir.
 RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node_bin,
-                    const std::string& peer_dir, const std::string& work_dir);
+                    const std::string& peers_dir, const std::string& work_dir);
 
 // Idle scale: K parked claims from 127.0.0.2… on one node; what they cost while nothing happens.
 struct IdleResult {
