@@ -87,6 +87,7 @@ class Worker::Impl {
     api::addCompatRoutes(router_, ctx_);
     api::addSkillRoutes(router_, ctx_);
     api::addCompatFrontendRoutes(router_, ctx_);
+    api::addEventRoutes(router_, ctx_);
     shutdown_ev_ = event_new(base_, -1, 0, &Impl::onShutdown, this);
     drain_ev_ = event_new(base_, -1, EV_PERSIST, &Impl::onDrain, this);
   }

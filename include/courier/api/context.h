@@ -73,5 +73,6 @@ void addOpsRoutes(http::Router& router, Context& ctx);
 void addCompatRoutes(http::Router& router, Context& ctx);
 void addSkillRoutes(http::Router& router, Context& ctx);
 void addCompatFrontendRoutes(http::Router& router, Context& ctx);
+void addEventRoutes(http::Router& router, Context& ctx);
 
 }  // namespace courier::api
