@@ -53,6 +53,10 @@ test:
 deps:
 	scripts/install-deps
 
+# The standard comparison (README "Performance"), a few minutes: writes bench/results/.
+bench: $(BUILD)/courier $(BUILD)/courier-bench
+	scripts/bench-deps && $(BUILD)/courier-bench --standard --out bench/results
+
 $(BUILD)/courier: $(BUILD)/obj/src/main.o $(LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -73,6 +77,7 @@ LAYER_DEPS_redis := util redis
 LAYER_DEPS_core := util redis core
 LAYER_DEPS_api := util http redis core api
 LAYER_DEPS_integration := util
+LAYER_DEPS_bench := util
 SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
 # (No '%' inside the secondary expansion: make would replace it with the stem first.)
 objs_of = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(1))))
