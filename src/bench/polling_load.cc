@@ -32,26 +32,37 @@ std::string errorKind(const char* step, const HttpResponse& r) {
 class PollingBrowser {
  public:
   PollingBrowser(Driver& driver, const Endpoint& node, Headers auth, const std::string& runtime,
-                 int poll_ms)
+                 int poll_ms, int heartbeat_ms, uint64_t seed)
       : driver_(driver),
-        conn_(driver.base(), node, {.timeout_s = 30, .local_address = {}, .default_headers = std::move(auth)}),
+        conn_(driver.base(), node,
+              {.timeout_s = 30, .local_address = {}, .default_headers = std::move(auth)}),
         create_path_("/api/runtimes/" + runtime + "/requests"),
         poll_ns_(static_cast<int64_t>(poll_ms) * 1'000'000),
+        rng_(seed),
+        think_(0, static_cast<int64_t>(heartbeat_ms) * 1'000'000),
         poll_timer_(driver.base(), [this] { poll(); }),
+        create_timer_(driver.base(), [this] { create(); }),
         next_timer_(driver.base(), [this] { next(); }) {}
 
+  // A user clicks at a moment unrelated to the daemon's heartbeat: without this think time a
+  // closed loop would create each request right after the heartbeat that served the previous
+  // one, and every request would wait a whole period instead of half of one on average.
   void next() {
     busy_ = false;
     if (!driver_.mayStart()) return;
     busy_ = true;
-    t0_ns_ = nowNs();
-    conn_.send(EVHTTP_REQ_POST, create_path_, R"({"kind":"model_list"})",
-               [this](HttpResponse&& r) { onCreated(std::move(r)); });
+    create_timer_.start(think_(rng_));
   }
 
   bool busy() const { return busy_; }
 
  private:
+  void create() {
+    t0_ns_ = nowNs();
+    conn_.send(EVHTTP_REQ_POST, create_path_, R"({"kind":"model_list"})",
+               [this](HttpResponse&& r) { onCreated(std::move(r)); });
+  }
+
   void onCreated(HttpResponse&& r) {
     if (r.status != 201 && r.status != 200) return fail(errorKind("create", r));
     const RecordView rec = parseRecord(r.body);
@@ -88,7 +99,10 @@ class PollingBrowser {
   std::string create_path_;
   std::string get_path_;
   int64_t poll_ns_;
+  std::mt19937_64 rng_;
+  std::uniform_int_distribution<int64_t> think_;
   Timer poll_timer_;
+  Timer create_timer_;
   Timer next_timer_;
   int64_t t0_ns_ = 0;
   bool busy_ = false;
@@ -201,7 +215,8 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
                                                         runtimes[i], spec.heartbeat_ms,
                                                         spec.work_ms, phase(rng)));
     browsers.push_back(std::make_unique<PollingBrowser>(driver, env.node(i), env.userHeaders(),
-                                                        runtimes[i], spec.poll_ms));
+                                                        runtimes[i], spec.poll_ms,
+                                                        spec.heartbeat_ms, rng()));
   }
   CostMeter meter(env, env.nodePids(), /*scrape_node=*/true);
   meter.begin();

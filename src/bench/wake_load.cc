@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,8 +33,9 @@ std::string errorKind(const char* step, const HttpResponse& r) {
 // the event's own request have answered; only then does the next one start.
 class Pair {
  public:
-  explicit Pair(Driver& driver)
+  Pair(Driver& driver, uint64_t seed)
       : driver_(driver),
+        rng_(seed),
         settle_timer_(driver.base(), [this] { fire(); }),
         retry_timer_(driver.base(), [this] { round(); }) {}
   virtual ~Pair() = default;
@@ -55,7 +57,12 @@ class Pair {
   // Sends the event (report / publish); calls eventAnswered() with its response.
   virtual void sendEvent() = 0;
 
-  void parked(int settle_ms) { settle_timer_.start(static_cast<int64_t>(settle_ms) * 1'000'000); }
+  // The event fires settle_ms to 2 × settle_ms after the park: the jitter keeps the pairs from
+  // marching in lockstep, which would measure a burst of P simultaneous events every round.
+  void parked(int settle_ms) {
+    const int64_t settle_ns = static_cast<int64_t>(settle_ms) * 1'000'000;
+    settle_timer_.start(settle_ns + std::uniform_int_distribution<int64_t>(0, settle_ns)(rng_));
+  }
 
   void parkedAnswered(bool ok, const std::string& error_kind) {
     if (!ok) {
@@ -106,6 +113,7 @@ class Pair {
     }
   }
 
+  std::mt19937_64 rng_;
   Timer settle_timer_;
   Timer retry_timer_;
   int64_t fire_ns_ = 0;
@@ -120,7 +128,7 @@ class CourierWakePair : public Pair {
  public:
   CourierWakePair(Driver& driver, const Endpoint& node, Headers user, Headers daemon,
                   const std::string& runtime, const std::string& consumer, int settle_ms)
-      : Pair(driver),
+      : Pair(driver, std::hash<std::string>()(consumer)),
         frontend_(driver.base(), node, {.timeout_s = 75, .local_address = {}, .default_headers = std::move(user)}),
         daemon_(driver.base(), node, {.timeout_s = 75, .local_address = {}, .default_headers = withConsumer(std::move(daemon), consumer)}),
         runtime_(runtime),
@@ -190,7 +198,7 @@ class CourierWakePair : public Pair {
 class NchanPair : public Pair {
  public:
   NchanPair(Driver& driver, const Endpoint& nginx, int index, int settle_ms)
-      : Pair(driver),
+      : Pair(driver, static_cast<uint64_t>(index) * 7919 + 1),
         sub_(driver.base(), nginx, {.timeout_s = 75, .local_address = {}, .default_headers = {}}),
         pub_(driver.base(), nginx, {.timeout_s = 75, .local_address = {}, .default_headers = {}}),
         index_(index),
