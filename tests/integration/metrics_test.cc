@@ -2,7 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
+#include <cctype>
+#include <cstdlib>
 #include <sstream>
 
 #include "support/courier_harness.h"
@@ -10,29 +11,57 @@
 namespace courier::testing {
 namespace {
 
+bool isNameChar(char c, bool first) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+         (!first && std::isdigit(static_cast<unsigned char>(c)));
+}
+
 // Parses the text exposition format strictly enough to catch a malformed line: comments are
 // "# HELP name …" / "# TYPE name type"; samples are `name{label="v",…} number`.
 std::map<std::string, double> parseExposition(const std::string& text, std::string* error) {
-  static const std::regex kSample(
-      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? )"
-      R"(([-+]?([0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?|Inf|NaN))$)");
-  static const std::regex kComment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*$)");
   std::map<std::string, double> samples;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     if (line[0] == '#') {
-      if (!std::regex_match(line, kComment)) *error += "bad comment: " + line + "\n";
+      if (line.rfind("# HELP ", 0) != 0 && line.rfind("# TYPE ", 0) != 0) {
+        *error += "bad comment: " + line + "\n";
+      }
       continue;
     }
-    std::smatch m;
-    if (!std::regex_match(line, m, kSample)) {
+    size_t i = 0;
+    while (i < line.size() && isNameChar(line[i], i == 0)) ++i;
+    bool ok = i > 0;
+    if (ok && i < line.size() && line[i] == '{') {
+      // label="value" pairs, values with \-escapes, until the closing brace
+      ++i;
+      while (ok && i < line.size() && line[i] != '}') {
+        size_t start = i;
+        while (i < line.size() && isNameChar(line[i], i == start)) ++i;
+        ok = i > start && i + 1 < line.size() && line[i] == '=' && line[i + 1] == '"';
+        i += 2;
+        while (ok && i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+        ok = ok && i < line.size();
+        ++i;
+        if (ok && i < line.size() && line[i] == ',') ++i;
+      }
+      ok = ok && i < line.size() && line[i] == '}';
+      ++i;
+    }
+    ok = ok && i < line.size() && line[i] == ' ';
+    double value = 0;
+    if (ok) {
+      std::string num = line.substr(i + 1);
+      char* end = nullptr;
+      value = std::strtod(num.c_str(), &end);
+      ok = !num.empty() && end != nullptr && *end == '\0';
+    }
+    if (!ok) {
       *error += "bad sample: " + line + "\n";
       continue;
     }
-    auto space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    samples[line.substr(0, i)] = value;
   }
   return samples;
 }
