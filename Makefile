@@ -77,6 +77,7 @@ LAYER_DEPS_redis := util redis
 LAYER_DEPS_core := util redis core
 LAYER_DEPS_api := util http redis core api
 LAYER_DEPS_integration := util
+LAYER_DEPS_daemon := util
 LAYER_DEPS_bench := util
 SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
 # (No '%' inside the secondary expansion: make would replace it with the stem first.)
