@@ -38,19 +38,24 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
   // BullMQ refuses to run on a Redis that may evict its keys.
   env.probe().command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
 
-  std::vector<std::string> argv{node_bin, dir + "/bench.mjs", "--redis", env.redisUrl(),
-                                "--concurrency", std::to_string(spec.concurrency),
-                                "--queue", "courier-bench-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(++g_run_counter)};
+  std::vector<std::string> argv{
+      node_bin,
+      dir + "/bench.mjs",
+      "--redis",
+      env.redisUrl(),
+      "--concurrency",
+      std::to_string(spec.concurrency),
+      "--queue",
+      "courier-bench-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter)};
   if (spec.requests > 0) {
     argv.insert(argv.end(), {"--requests", std::to_string(spec.requests)});
   } else {
     argv.insert(argv.end(), {"--duration", std::to_string(spec.duration_s)});
   }
   if (spec.work_ms > 0) argv.insert(argv.end(), {"--work-ms", std::to_string(spec.work_ms)});
-  ChildProcess child(argv, {.log_path = work_dir + "/bullmq-" + std::to_string(g_run_counter) +
-                                        ".log",
-                            .pipe_stdio = true});
+  ChildProcess child(argv,
+                     {.log_path = work_dir + "/bullmq-" + std::to_string(g_run_counter) + ".log",
+                      .pipe_stdio = true});
   if (!child.start()) return skipped("cannot run " + node_bin + ": " + child.error());
 
   const auto ready = child.readLine(30'000);
@@ -79,6 +84,7 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
     rapidjson::Document doc;
     doc.Parse(line->data(), line->size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("completed")) continue;
+    if (!doc["completed"].IsInt64()) continue;
     const int64_t completed = doc["completed"].GetInt64();
     const int64_t now = nowNs();
     std::fprintf(stderr, "%s[%s] running %5.1fs  completed %lld  %.0f req/s%s",
@@ -93,13 +99,21 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
   meter.end();
   if (result_line.empty()) {
     child.terminate(5000);
-    return skipped(g_interrupted.load() ? "interrupted" : "no result from bench.mjs: " + child.log());
+    return skipped(g_interrupted.load() ? "interrupted"
+                                        : "no result from bench.mjs: " + child.log());
   }
 
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(result_line.data(), result_line.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("latencies_us") ||
-      !doc["latencies_us"].IsArray()) {
+  const auto has = [&](const char* key, bool (rapidjson::Value::*is)() const) {
+    return doc.HasMember(key) && (doc[key].*is)();
+  };
+  if (doc.HasParseError() || !doc.IsObject() || !has("latencies_us", &rapidjson::Value::IsArray) ||
+      !has("completed", &rapidjson::Value::IsInt64) ||
+      !has("elapsed_s", &rapidjson::Value::IsNumber) ||
+      !has("errors", &rapidjson::Value::IsObject) ||
+      !has("cpu_user_us", &rapidjson::Value::IsInt64) ||
+      !has("cpu_system_us", &rapidjson::Value::IsInt64)) {
     child.terminate(5000);
     return skipped("unreadable result from bench.mjs");
   }
@@ -111,7 +125,8 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
   result.server_what = "BullMQ process (client + worker)";
   result.completed = doc["completed"].GetInt64();
   result.elapsed_s = doc["elapsed_s"].GetDouble();
-  result.throughput = result.elapsed_s > 0 ? static_cast<double>(result.completed) / result.elapsed_s : 0;
+  result.throughput =
+      result.elapsed_s > 0 ? static_cast<double>(result.completed) / result.elapsed_s : 0;
   for (const auto& e : doc["errors"].GetObject()) {
     if (e.value.IsInt64()) result.errors[e.name.GetString()] = e.value.GetInt64();
   }
@@ -126,7 +141,7 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
   if (doc.HasMember("bullmq_version") && doc["bullmq_version"].IsString()) {
     result.note += std::string("bullmq ") + doc["bullmq_version"].GetString() + ". ";
   }
-  if (doc.HasMember("dropped_samples") && doc["dropped_samples"].GetInt64() > 0) {
+  if (has("dropped_samples", &rapidjson::Value::IsInt64) && doc["dropped_samples"].GetInt64() > 0) {
     result.note += "latency samples capped. ";
   }
   std::fprintf(stderr, "%s[%s] done %5.1fs  completed %lld\n", spec.progress_tty ? "\r\033[K" : "",

@@ -25,8 +25,10 @@ constexpr int kClaimWaitS = 30;
 // In-flight requests are bounded: open-loop arrivals beyond this many waiting are errors.
 constexpr size_t kMaxBacklog = 100'000;
 
+// The daemon's answer: a small model list, like a real one.
 const char kModelsResult[] =
-    R"({"models":[{"id":"model-a","label":"Model A","default":true},{"id":"model-b","label":"Model B"}]})";
+    R"({"models":[{"id":"model-a","label":"Model A","default":true},)"
+    R"({"id":"model-b","label":"Model B"}]})";
 
 // One browser tab: create → GET ?wait=30 until terminal → next. Latency counts from t0 (the
 // POST's send time in a closed loop, the scheduled arrival in an open one) to the terminal
@@ -36,7 +38,8 @@ class Frontend {
   Frontend(Driver& driver, const Endpoint& node, Headers auth, const std::string& runtime,
            std::function<void(Frontend*)> on_idle)
       : driver_(driver),
-        conn_(driver.base(), node, {.timeout_s = 75, .local_address = {}, .default_headers = std::move(auth)}),
+        conn_(driver.base(), node,
+              {.timeout_s = 75, .local_address = {}, .default_headers = std::move(auth)}),
         create_path_("/api/runtimes/" + runtime + "/requests"),
         on_idle_(std::move(on_idle)),
         backoff_(driver.base(), [this] { on_idle_(this); }) {}
@@ -112,7 +115,9 @@ class Daemon {
         node_(node),
         auth_(std::move(auth)),
         claim_conn_(driver.base(), node,
-                    {.timeout_s = 75, .local_address = {}, .default_headers = withConsumer(auth_, consumer)}),
+                    {.timeout_s = 75,
+                     .local_address = {},
+                     .default_headers = withConsumer(auth_, consumer)}),
         max_in_flight_(max_in_flight),
         work_ns_(static_cast<int64_t>(work_ms) * 1'000'000),
         retry_(driver.base(), [this] { claim(); }) {
@@ -155,8 +160,9 @@ class Daemon {
         driver_.error("claim:bad_body");
       } else {
         driver_.error(std::string("claim:") +
-                      (r.status != 0 ? "http_" + std::to_string(r.status)
-                                     : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
+                      (r.status != 0
+                           ? "http_" + std::to_string(r.status)
+                           : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
       }
       retry_.start(kErrorBackoffNs);
       return;
@@ -184,7 +190,8 @@ class Daemon {
       idle_reports_.pop_back();
     } else {
       report_conns_.push_back(std::make_unique<HttpConn>(
-          driver_.base(), node_, HttpConn::Options{.timeout_s = 75, .local_address = {}, .default_headers = auth_}));
+          driver_.base(), node_,
+          HttpConn::Options{.timeout_s = 75, .local_address = {}, .default_headers = auth_}));
       conn = report_conns_.back().get();
     }
     const std::string path =
@@ -194,8 +201,9 @@ class Daemon {
     conn->send(EVHTTP_REQ_POST, path, body, [this, conn](HttpResponse&& r) {
       if (r.status != 200) {
         driver_.error(std::string("report:") +
-                      (r.status != 0 ? "http_" + std::to_string(r.status)
-                                     : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
+                      (r.status != 0
+                           ? "http_" + std::to_string(r.status)
+                           : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
       }
       idle_reports_.push_back(conn);
       --in_flight_;
@@ -244,10 +252,9 @@ RunResult runCourier(BenchEnv& env, const LoadSpec& spec) {
   const int per_daemon = std::clamp((spec.concurrency + daemons - 1) / daemons, 10, 100);
   std::vector<std::unique_ptr<Daemon>> daemon_list;
   for (int j = 0; j < daemons; ++j) {
-    daemon_list.push_back(std::make_unique<Daemon>(driver, env.node(j), env.daemonHeaders(),
-                                                   prefix + "-d" + std::to_string(j),
-                                                   std::vector<std::string>{runtimes[j]},
-                                                   per_daemon, spec.work_ms));
+    daemon_list.push_back(std::make_unique<Daemon>(
+        driver, env.node(j), env.daemonHeaders(), prefix + "-d" + std::to_string(j),
+        std::vector<std::string>{runtimes[j]}, per_daemon, spec.work_ms));
   }
 
   // Open loop: arrivals at `rate` queue here until a frontend is free; their latency counts from

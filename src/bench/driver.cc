@@ -49,7 +49,8 @@ void Driver::run(const std::function<void()>& on_start, const std::function<bool
   idle_ = idle;
   start_ns_ = nowNs();
   last_print_ns_ = start_ns_;
-  stop_ns_ = spec_.requests > 0 ? INT64_MAX : start_ns_ + static_cast<int64_t>(spec_.duration_s * 1e9);
+  stop_ns_ =
+      spec_.requests > 0 ? INT64_MAX : start_ns_ + static_cast<int64_t>(spec_.duration_s * 1e9);
   tick_ = event_new(base_, -1, EV_PERSIST, &Driver::onTick, this);
   const timeval tv{0, static_cast<suseconds_t>(kTickNs / 1000)};
   event_add(tick_, &tv);
@@ -108,8 +109,8 @@ void Driver::fill(RunResult& result) {
   result.elapsed_s = static_cast<double>(end - start_ns_) / 1e9;
   result.throughput = result.elapsed_s > 0 ? static_cast<double>(completed_) / result.elapsed_s : 0;
   if (latencies_.dropped() > 0) {
-    result.note += "latency samples capped; " + std::to_string(latencies_.dropped()) +
-                   " not recorded. ";
+    result.note +=
+        "latency samples capped; " + std::to_string(latencies_.dropped()) + " not recorded. ";
   }
   result.sorted_us = latencies_.takeSorted();
   result.latency = summarize(result.sorted_us);

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -82,11 +83,11 @@ std::vector<pid_t> BenchEnv::nodePids() const {
 bool BenchEnv::registerRuntimes(const std::vector<std::string>& ids, std::string* why) {
   const Headers daemon = daemonHeaders();
   for (const auto& id : ids) {
-    const HttpResponse r = fetchSync(node(0), EVHTTP_REQ_POST, "/api/daemon/runtimes",
-                                     R"({"id":")" + id + R"(","name":")" + id +
-                                         R"(","provider":"bench","owner_user_id":")" +
-                                         user_id_ + R"("})",
-                                     daemon);
+    const HttpResponse r =
+        fetchSync(node(0), EVHTTP_REQ_POST, "/api/daemon/runtimes",
+                  R"({"id":")" + id + R"(","name":")" + id +
+                      R"(","provider":"bench","owner_user_id":")" + user_id_ + R"("})",
+                  daemon);
     if (r.status != 201 && r.status != 200) {
       *why = "register runtime " + id + ": " + describe(r);
       return false;
@@ -160,6 +161,7 @@ CostMeter::Snapshot CostMeter::take() {
   s.redis = env_.probe().snapshot();
   s.probe_commands = env_.probe().ownCommands();
   s.self_cpu_us = selfCpuUs();
+  s.machine_busy_us = machineBusyCpuUs();
   s.t_ns = nowNs();
   return s;
 }
@@ -191,6 +193,11 @@ void CostMeter::fill(RunResult& result) const {
     result.server_cpu_pct = 100.0 * static_cast<double>(server_us) / 1e6 / window_s;
     result.client_cpu_pct =
         100.0 * static_cast<double>(after_.self_cpu_us - before_.self_cpu_us) / 1e6 / window_s;
+    const double machine_pct =
+        100.0 * static_cast<double>(after_.machine_busy_us - before_.machine_busy_us) / 1e6 /
+        window_s;
+    result.other_cpu_pct = std::max(
+        0.0, machine_pct - result.server_cpu_pct - result.redis_cpu_pct - result.client_cpu_pct);
   }
   if (n > 0 && before_.node_commands && after_.node_commands) {
     result.node_roundtrips_per_req = (*after_.node_commands - *before_.node_commands) / n;

@@ -20,8 +20,8 @@ struct HttpConn::Call {
 
 HttpConn::HttpConn(event_base* base, const Endpoint& to, Options options)
     : host_header_(to.str()), default_headers_(std::move(options.default_headers)) {
-  evcon_ = evhttp_connection_base_new(base, nullptr, to.host.c_str(),
-                                      static_cast<ev_uint16_t>(to.port));
+  evcon_ =
+      evhttp_connection_base_new(base, nullptr, to.host.c_str(), static_cast<ev_uint16_t>(to.port));
   if (evcon_ == nullptr) return;
   evhttp_connection_set_timeout(evcon_, options.timeout_s);
   // A failed exchange is an error the run counts, not something to hide behind a retry.
@@ -96,14 +96,14 @@ void HttpConn::onDone(evhttp_request* req, void* arg) noexcept {
 
 HttpResponse fetchSync(const Endpoint& to, evhttp_cmd_type method, const std::string& path,
                        std::string_view body, const Headers& headers, int timeout_s) {
-  std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(),
-                                                               &event_base_free);
+  std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(), &event_base_free);
   HttpResponse out;
   out.failure = Failure::kConnection;
   if (!base) return out;
   bool done = false;
   {
-    HttpConn conn(base.get(), to, {.timeout_s = timeout_s, .local_address = {}, .default_headers = headers});
+    HttpConn conn(base.get(), to,
+                  {.timeout_s = timeout_s, .local_address = {}, .default_headers = headers});
     const bool queued = conn.send(method, path, body, [&](HttpResponse&& r) {
       out = std::move(r);
       done = true;

@@ -120,8 +120,8 @@ int run(Options o) {
     report.versions += "; node " + firstLineOf({o.node_bin, "--version"}, work_dir);
   }
 
-  std::cerr << "courier-bench: starting Redis and " << o.nodes << " node(s) ("
-            << o.courier_bin << ")\n";
+  std::cerr << "courier-bench: starting Redis and " << o.nodes << " node(s) (" << o.courier_bin
+            << ")\n";
   BenchEnv env;
   std::string why;
   if (!env.start({.courier_bin = o.courier_bin,
@@ -193,8 +193,8 @@ int run(Options o) {
     report.idle = runIdle(env, o.idle_claims, o.idle_window_s, ::isatty(STDERR_FILENO) != 0);
   }
 
-  if (o.nodes > 1) report.notes.push_back("clients spread over " + std::to_string(o.nodes) +
-                                          " nodes round-robin");
+  if (o.nodes > 1)
+    report.notes.push_back("clients spread over " + std::to_string(o.nodes) + " nodes round-robin");
   if (o.keep_logs) report.notes.push_back("logs kept in " + work_dir);
 
   const std::string table = renderTable(report);

@@ -1,7 +1,6 @@
 #include "courier/bench/options.h"
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -40,8 +39,9 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       ->check(CLI::Range(1, 1024));
   app.add_option("--work-ms", o->work_ms, "daemon work per request (default 0)")
       ->check(CLI::Range(0, 60000));
-  app.add_option("--rate", o->rate, "fixed arrival rate (req/s, courier mode) instead of "
-                                    "fixed concurrency")
+  app.add_option("--rate", o->rate,
+                 "fixed arrival rate (req/s, courier mode) instead of "
+                 "fixed concurrency")
       ->check(CLI::Range(0.0, 1e6));
   app.add_option("--nodes", o->nodes, "courier nodes, used round-robin (default 1)")
       ->check(CLI::Range(1, 16));

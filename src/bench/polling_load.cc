@@ -19,8 +19,10 @@ namespace {
 
 constexpr int64_t kErrorBackoffNs = 20'000'000;
 
+// The old daemon's report body (COMPAT.md), with the same model list as courier mode's.
 const char kModelsReport[] =
-    R"({"status":"completed","supported":true,"models":[{"id":"model-a","label":"Model A","default":true},{"id":"model-b","label":"Model B"}]})";
+    R"({"status":"completed","supported":true,"models":[{"id":"model-a","label":"Model A",)"
+    R"("default":true},{"id":"model-b","label":"Model B"}]})";
 
 std::string errorKind(const char* step, const HttpResponse& r) {
   return std::string(step) + ":" +
@@ -116,7 +118,8 @@ class HeartbeatDaemon {
                   int heartbeat_ms, int work_ms, int64_t phase_ns)
       : driver_(driver),
         conn_(driver.base(), node, {.timeout_s = 30, .local_address = {}, .default_headers = auth}),
-        report_conn_(driver.base(), node, {.timeout_s = 30, .local_address = {}, .default_headers = std::move(auth)}),
+        report_conn_(driver.base(), node,
+                     {.timeout_s = 30, .local_address = {}, .default_headers = std::move(auth)}),
         runtime_(std::move(runtime)),
         period_ns_(static_cast<int64_t>(heartbeat_ms) * 1'000'000),
         work_ns_(static_cast<int64_t>(work_ms) * 1'000'000),
@@ -155,8 +158,8 @@ class HeartbeatDaemon {
   }
 
   void report() {
-    const std::string path = "/api/daemon/runtimes/" + runtime_ + "/models/" + pending_id_ +
-                             "/result";
+    const std::string path =
+        "/api/daemon/runtimes/" + runtime_ + "/models/" + pending_id_ + "/result";
     report_conn_.send(EVHTTP_REQ_POST, path, kModelsReport, [this](HttpResponse&& r) {
       if (r.status != 200) driver_.error(errorKind("report", r));
     });
@@ -185,8 +188,9 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
   result.server_what = "courier node(s)";
   if (!env.nodeHasRoute("POST", "/api/daemon/heartbeat")) {
     result.skipped = true;
-    result.note = "skipped: the node has no POST /api/daemon/heartbeat (compatibility routes "
-                  "not built in yet)";
+    result.note =
+        "skipped: the node has no POST /api/daemon/heartbeat (compatibility routes "
+        "not built in yet)";
     return result;
   }
   // One runtime per browser: the old design serves one model list per heartbeat per runtime, so
@@ -205,8 +209,8 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
   const double drain_s = spec.heartbeat_ms / 1000.0 + 2 * spec.poll_ms / 1000.0 + 5;
   Driver driver(spec, drain_s);
   std::mt19937_64 rng(42);
-  std::uniform_int_distribution<int64_t> phase(0, static_cast<int64_t>(spec.heartbeat_ms) *
-                                                      1'000'000);
+  std::uniform_int_distribution<int64_t> phase(0,
+                                               static_cast<int64_t>(spec.heartbeat_ms) * 1'000'000);
   std::vector<std::unique_ptr<HeartbeatDaemon>> daemons;
   std::vector<std::unique_ptr<PollingBrowser>> browsers;
   for (int i = 0; i < spec.concurrency; ++i) {
@@ -232,7 +236,8 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
   meter.end();
   driver.fill(result);
   meter.fill(result);
-  if (spec.rate > 0) result.note += "--rate applies to courier mode only; polling ran closed-loop. ";
+  if (spec.rate > 0)
+    result.note += "--rate applies to courier mode only; polling ran closed-loop. ";
   browsers.clear();
   daemons.clear();
   return result;

@@ -316,6 +316,19 @@ int64_t selfCpuUs() {
          ru.ru_stime.tv_usec;
 }
 
+int64_t machineBusyCpuUs() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  int64_t v[8] = {};
+  in >> cpu;
+  for (auto& x : v) in >> x;
+  if (cpu != "cpu") return -1;
+  // user nice system idle iowait irq softirq steal
+  const int64_t busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  return busy * 1000000 / (hz > 0 ? hz : 100);
+}
+
 uint64_t raiseFdLimit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;

@@ -49,8 +49,8 @@ bool parseClaim(std::string_view body, std::vector<ClaimedView>* out) {
   if (it == doc.MemberEnd() || !it->value.IsArray()) return false;
   for (const auto& item : it->value.GetArray()) {
     if (!item.IsObject()) return false;
-    out->push_back({stringField(item, "id"), stringField(item, "runtime_id"),
-                    intField(item, "attempt")});
+    out->push_back(
+        {stringField(item, "id"), stringField(item, "runtime_id"), intField(item, "attempt")});
   }
   return true;
 }

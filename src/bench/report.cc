@@ -146,6 +146,8 @@ void writeJsonRun(rapidjson::PrettyWriter<rapidjson::StringBuffer>& w, const Run
   w.Double(r.redis_cpu_pct);
   w.Key("bench_client");
   w.Double(r.client_cpu_pct);
+  w.Key("other_processes");
+  w.Double(r.other_cpu_pct);
   w.EndObject();
   w.Key("server_is");
   w.String(r.server_what.c_str());
@@ -351,21 +353,21 @@ std::string renderTable(const Report& report) {
        "courier_redis_commands_total; CPU % is of one core)\n";
   t << pad("run", 24, true) << pad("redis cmds", 11) << pad("scripts", 9) << pad("other", 8)
     << pad("redis us", 10) << pad("server ms", 10) << pad("node→Redis", 12)
-    << pad("%cpu server/redis/bench", 25) << "\n";
+    << pad("%cpu server/redis/bench/other", 31) << "\n";
   for (const auto& r : report.runs) {
     if (r.skipped) continue;
     t << pad(r.label, 24, true) << pad(fmtOpt(r.redis_calls_per_req, 1), 11)
       << pad(fmtOpt(r.redis_script_per_req, 2), 9) << pad(fmtOpt(r.redis_other_per_req, 1), 8)
-      << pad(fmtOpt(r.redis_cpu_us_per_req, 1), 10)
-      << pad(fmtOpt(r.server_cpu_ms_per_req, 3), 10)
+      << pad(fmtOpt(r.redis_cpu_us_per_req, 1), 10) << pad(fmtOpt(r.server_cpu_ms_per_req, 3), 10)
       << pad(fmtOpt(r.node_roundtrips_per_req, 2), 12)
       << pad(fmtDouble(r.server_cpu_pct, 0) + "/" + fmtDouble(r.redis_cpu_pct, 0) + "/" +
-                 fmtDouble(r.client_cpu_pct, 0),
-             25)
+                 fmtDouble(r.client_cpu_pct, 0) + "/" + fmtDouble(r.other_cpu_pct, 0),
+             31)
       << "\n";
   }
   t << "(server = courier node(s) for courier, polling and courier-wake; the BullMQ process — "
-       "client and worker in one — for bullmq; nginx for nchan)\n";
+       "client and worker in one — for bullmq; nginx for nchan;\n other = the rest of the "
+       "machine over the run, from /proc/stat: noise from whatever else runs there)\n";
 
   // Ratios against Courier in the same run.
   t << "\nRatios (same machine, same Redis, same invocation)\n";
@@ -381,16 +383,26 @@ std::string renderTable(const Report& report) {
     }
     if (const RunResult* p = find(report, "polling", "main")) {
       t << "  polling mean / courier mean = " << ratio(p->latency.mean_ms, c->latency.mean_ms)
-        << "   polling p50 / courier p50 = " << ratio(p->latency.p50_ms, c->latency.p50_ms)
-        << "\n";
+        << "   polling p50 / courier p50 = " << ratio(p->latency.p50_ms, c->latency.p50_ms) << "\n";
       any_ratio = true;
+    }
+  }
+  // The polling run offers a few requests a second; Courier's c=32 run is loaded to its limit.
+  // At comparable (light) load the factor is against an unloaded Courier: the c=1 sweep point.
+  if (const RunResult* p = find(report, "polling", "main")) {
+    for (const auto& r : report.runs) {
+      if (r.mode == "courier" && r.group == "sweep" && r.concurrency == 1 && r.completed > 0) {
+        t << "  polling mean / courier mean at c=1 (light load, like polling's) = "
+          << ratio(p->latency.mean_ms, r.latency.mean_ms)
+          << "   p50: " << ratio(p->latency.p50_ms, r.latency.p50_ms) << "\n";
+        any_ratio = true;
+      }
     }
   }
   if (const RunResult* w = find(report, "courier-wake", "main")) {
     if (const RunResult* n = find(report, "nchan", "main")) {
       t << "  wake-up: nchan p50 / courier p50 = " << ratio(n->latency.p50_ms, w->latency.p50_ms)
-        << "   nchan p99 / courier p99 = " << ratio(n->latency.p99_ms, w->latency.p99_ms)
-        << "\n";
+        << "   nchan p99 / courier p99 = " << ratio(n->latency.p99_ms, w->latency.p99_ms) << "\n";
       any_ratio = true;
     }
   }
@@ -407,8 +419,8 @@ std::string renderTable(const Report& report) {
       if (r.mode == "bullmq") br = &r;
     }
     if (cr && br) {
-      t << "  sweep c=" << c << ": courier/bullmq throughput = "
-        << ratio(cr->throughput, br->throughput)
+      t << "  sweep c=" << c
+        << ": courier/bullmq throughput = " << ratio(cr->throughput, br->throughput)
         << "   bullmq p99 / courier p99 = " << ratio(br->latency.p99_ms, cr->latency.p99_ms)
         << "\n";
       any_ratio = true;
@@ -422,13 +434,13 @@ std::string renderTable(const Report& report) {
     if (i.skipped) {
       t << "  skipped: " << i.note << "\n";
     } else {
-      t << "  parked " << i.parked << " of " << i.requested << " (answered early: "
-        << i.early_replies << ", errors: " << totalErrors(i.errors)
+      t << "  parked " << i.parked << " of " << i.requested
+        << " (answered early: " << i.early_replies << ", errors: " << totalErrors(i.errors)
         << (i.errors.empty() ? "" : " — " + errorsText(i.errors)) << ")\n"
-        << "  node RSS " << i.rss_before_kib << " KiB → " << i.rss_parked_kib << " KiB: "
-        << fmtDouble(i.rss_per_claim_kib, 2) << " KiB per parked claim\n"
-        << "  Redis connections held by the node(s): " << i.redis_clients_before
-        << " with K=0, " << i.redis_clients_parked << " with K=" << i.parked << "\n"
+        << "  node RSS " << i.rss_before_kib << " KiB → " << i.rss_parked_kib
+        << " KiB: " << fmtDouble(i.rss_per_claim_kib, 2) << " KiB per parked claim\n"
+        << "  Redis connections held by the node(s): " << i.redis_clients_before << " with K=0, "
+        << i.redis_clients_parked << " with K=" << i.parked << "\n"
         << "  Redis commands/s while idle (" << fmtDouble(i.idle_window_s, 1)
         << " s): " << fmtDouble(i.redis_commands_per_s, 2);
       if (!i.idle_by_command.empty()) {

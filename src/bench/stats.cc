@@ -7,8 +7,8 @@
 namespace courier::bench {
 
 void LatencyRecorder::add(int64_t ns) {
-  const int64_t us = std::clamp<int64_t>((ns + 500) / 1000, 0,
-                                         std::numeric_limits<uint32_t>::max());
+  const int64_t us =
+      std::clamp<int64_t>((ns + 500) / 1000, 0, std::numeric_limits<uint32_t>::max());
   addUs(static_cast<uint32_t>(us));
 }
 

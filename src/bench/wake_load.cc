@@ -129,8 +129,12 @@ class CourierWakePair : public Pair {
   CourierWakePair(Driver& driver, const Endpoint& node, Headers user, Headers daemon,
                   const std::string& runtime, const std::string& consumer, int settle_ms)
       : Pair(driver, std::hash<std::string>()(consumer)),
-        frontend_(driver.base(), node, {.timeout_s = 75, .local_address = {}, .default_headers = std::move(user)}),
-        daemon_(driver.base(), node, {.timeout_s = 75, .local_address = {}, .default_headers = withConsumer(std::move(daemon), consumer)}),
+        frontend_(driver.base(), node,
+                  {.timeout_s = 75, .local_address = {}, .default_headers = std::move(user)}),
+        daemon_(driver.base(), node,
+                {.timeout_s = 75,
+                 .local_address = {},
+                 .default_headers = withConsumer(std::move(daemon), consumer)}),
         runtime_(runtime),
         settle_ms_(settle_ms) {}
 
@@ -147,11 +151,12 @@ class CourierWakePair : public Pair {
   }
 
   void sendEvent() override {
-    const std::string body = R"({"attempt":)" + std::to_string(attempt_) +
-                             R"(,"status":"completed","result":{"models":[{"id":"model-a","label":"Model A"}]}})";
-    daemon_.send(EVHTTP_REQ_POST,
-                 "/api/daemon/runtimes/" + runtime_ + "/requests/" + id_ + "/result", body,
-                 [this](HttpResponse&& r) { eventAnswered(r.status == 200, errorKind("report", r)); });
+    const std::string body =
+        R"({"attempt":)" + std::to_string(attempt_) +
+        R"(,"status":"completed","result":{"models":[{"id":"model-a","label":"Model A"}]}})";
+    daemon_.send(
+        EVHTTP_REQ_POST, "/api/daemon/runtimes/" + runtime_ + "/requests/" + id_ + "/result", body,
+        [this](HttpResponse&& r) { eventAnswered(r.status == 200, errorKind("report", r)); });
   }
 
  private:
@@ -161,18 +166,17 @@ class CourierWakePair : public Pair {
   }
 
   void claim() {
-    daemon_.send(EVHTTP_REQ_POST, "/api/daemon/claim",
-                 R"({"runtime_ids":[")" + runtime_ + R"("],"max":1,"wait":5})",
-                 [this](HttpResponse&& r) {
-                   std::vector<ClaimedView> claimed;
-                   if (r.status != 200) return fail(errorKind("claim", r));
-                   if (!parseClaim(r.body, &claimed) || claimed.size() != 1 ||
-                       claimed[0].id != id_) {
-                     return fail("claim:unexpected_body");
-                   }
-                   attempt_ = claimed[0].attempt;
-                   park();
-                 });
+    daemon_.send(
+        EVHTTP_REQ_POST, "/api/daemon/claim",
+        R"({"runtime_ids":[")" + runtime_ + R"("],"max":1,"wait":5})", [this](HttpResponse&& r) {
+          std::vector<ClaimedView> claimed;
+          if (r.status != 200) return fail(errorKind("claim", r));
+          if (!parseClaim(r.body, &claimed) || claimed.size() != 1 || claimed[0].id != id_) {
+            return fail("claim:unexpected_body");
+          }
+          attempt_ = claimed[0].attempt;
+          park();
+        });
   }
 
   void park() {
@@ -208,9 +212,8 @@ class NchanPair : public Pair {
   void prepare() override {
     // A fresh channel per round: a subscriber never gets an older message at once.
     channel_ = "p" + std::to_string(index_) + "r" + std::to_string(++round_);
-    sub_.send(EVHTTP_REQ_GET, "/sub/" + channel_, {}, [this](HttpResponse&& r) {
-      parkedAnswered(r.status == 200, errorKind("sub", r));
-    });
+    sub_.send(EVHTTP_REQ_GET, "/sub/" + channel_, {},
+              [this](HttpResponse&& r) { parkedAnswered(r.status == 200, errorKind("sub", r)); });
     parked(settle_ms_);
   }
 
@@ -277,7 +280,11 @@ RunResult runCourierWake(BenchEnv& env, const LoadSpec& spec) {
   }
   CostMeter meter(env, env.nodePids(), /*scrape_node=*/true);
   meter.begin();
-  driver.run([&] { for (auto& p : pairs) p->round(); }, [&] { return !anyBusy(pairs); });
+  driver.run(
+      [&] {
+        for (auto& p : pairs) p->round();
+      },
+      [&] { return !anyBusy(pairs); });
   meter.end();
   driver.fill(result);
   meter.fill(result);
@@ -341,7 +348,11 @@ RunResult runNchan(BenchEnv& env, const LoadSpec& spec, const std::string& nginx
   }
   CostMeter meter(env, {child->pid()}, /*scrape_node=*/false);
   meter.begin();
-  driver.run([&] { for (auto& p : pairs) p->round(); }, [&] { return !anyBusy(pairs); });
+  driver.run(
+      [&] {
+        for (auto& p : pairs) p->round();
+      },
+      [&] { return !anyBusy(pairs); });
   meter.end();
   driver.fill(result);
   meter.fill(result);

@@ -69,9 +69,9 @@ class BenchSmokeTest : public ::testing::Test {
 };
 
 TEST_F(BenchSmokeTest, CourierModeCompletesRequestsAndWritesResults) {
-  ASSERT_EQ(runBench({"--modes", "courier", "--duration", "1", "--concurrency", "4",
-                      "--daemons", "2"}),
-            0);
+  ASSERT_EQ(
+      runBench({"--modes", "courier", "--duration", "1", "--concurrency", "4", "--daemons", "2"}),
+      0);
   rapidjson::Document doc;
   ASSERT_NO_FATAL_FAILURE(loadResults(doc));
   ASSERT_TRUE(doc.HasMember("runs") && doc["runs"].IsArray());
@@ -91,8 +91,8 @@ TEST_F(BenchSmokeTest, CourierModeCompletesRequestsAndWritesResults) {
   EXPECT_LE(latency["p50"].GetDouble(), latency["p99"].GetDouble());
   EXPECT_LE(latency["p99"].GetDouble(), latency["max"].GetDouble());
   const auto& cost = run["per_request"];
-  for (const char* key : {"redis_commands", "redis_script_calls", "redis_cpu_us",
-                          "server_cpu_ms", "node_redis_roundtrips"}) {
+  for (const char* key : {"redis_commands", "redis_script_calls", "redis_cpu_us", "server_cpu_ms",
+                          "node_redis_roundtrips"}) {
     EXPECT_TRUE(cost.HasMember(key)) << key;
   }
   // Every request runs at least its create, claim, report and get scripts.

@@ -94,6 +94,7 @@ class CostMeter {
     int64_t probe_commands = 0;
     int64_t server_cpu_us = 0;
     int64_t self_cpu_us = 0;
+    int64_t machine_busy_us = 0;
     std::optional<double> node_commands;
     int64_t t_ns = 0;
   };

@@ -54,8 +54,8 @@ class HttpConn {
 
   // Queues one request. `body` is sent as application/json when not empty. False (and no
   // callback) if evhttp refused to queue it.
-  bool send(evhttp_cmd_type method, const std::string& path, std::string_view body,
-            HttpCallback cb, const Headers& extra_headers = {});
+  bool send(evhttp_cmd_type method, const std::string& path, std::string_view body, HttpCallback cb,
+            const Headers& extra_headers = {});
 
   size_t inFlight() const { return calls_.size(); }
 
@@ -73,7 +73,6 @@ class HttpConn {
 // One request run to completion on a private event loop: for setup, scrapes and checks, never
 // inside a measured loop. A failure comes back as status 0 with `failure` set.
 HttpResponse fetchSync(const Endpoint& to, evhttp_cmd_type method, const std::string& path,
-                       std::string_view body = {}, const Headers& headers = {},
-                       int timeout_s = 10);
+                       std::string_view body = {}, const Headers& headers = {}, int timeout_s = 10);
 
 }  // namespace courier::bench

@@ -16,12 +16,12 @@
 namespace courier::bench {
 
 struct LoadSpec {
-  std::string label;        // progress line and table
+  std::string label;  // progress line and table
   std::string group = "main";
-  int concurrency = 32;     // frontend clients in flight (or pairs, for the wake-up runs)
-  double duration_s = 10;   // ignored when requests > 0
-  int64_t requests = 0;     // total to start; 0 = run for duration_s
-  double rate = 0;          // arrivals per second (open loop); 0 = closed loop at `concurrency`
+  int concurrency = 32;    // frontend clients in flight (or pairs, for the wake-up runs)
+  double duration_s = 10;  // ignored when requests > 0
+  int64_t requests = 0;    // total to start; 0 = run for duration_s
+  double rate = 0;         // arrivals per second (open loop); 0 = closed loop at `concurrency`
   int daemons = 4;
   int work_ms = 0;
   int heartbeat_ms = 15000;  // polling
@@ -108,8 +108,8 @@ RunResult runBullmq(BenchEnv& env, const LoadSpec& spec, const std::string& node
 // Idle scale: K parked claims from 127.0.0.2… on one node; what they cost while nothing happens.
 struct IdleResult {
   int requested = 0;
-  int parked = 0;               // connections whose claim was still parked when measured
-  int64_t early_replies = 0;    // claims answered before the end (should be 0)
+  int parked = 0;             // connections whose claim was still parked when measured
+  int64_t early_replies = 0;  // claims answered before the end (should be 0)
   ErrorCounts errors;
   int64_t rss_before_kib = 0;
   int64_t rss_parked_kib = 0;
@@ -117,7 +117,7 @@ struct IdleResult {
   int64_t redis_clients_before = 0;  // Redis connections held by the node(s), K = 0
   int64_t redis_clients_parked = 0;  // … with K claims parked
   double idle_window_s = 0;
-  double redis_commands_per_s = 0;   // all commands (INFO of the probe excluded)
+  double redis_commands_per_s = 0;  // all commands (INFO of the probe excluded)
   std::map<std::string, int64_t> idle_by_command;
   std::optional<double> parked_gauge;  // the node's courier_parked{type="claim"} if exposed
   double node_cpu_pct = 0;             // node CPU while idle

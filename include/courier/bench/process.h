@@ -21,7 +21,7 @@ namespace courier::bench {
 class ChildProcess {
  public:
   struct Options {
-    std::string log_path;    // stdout and stderr appended here ("" → /dev/null)
+    std::string log_path;     // stdout and stderr appended here ("" → /dev/null)
     bool pipe_stdio = false;  // stdin and stdout become pipes (stderr still goes to the log)
   };
 
@@ -78,6 +78,8 @@ int64_t processCpuUs(pid_t pid);
 int64_t processRssKib(pid_t pid);
 // CPU time of this process (getrusage), in microseconds.
 int64_t selfCpuUs();
+// Busy CPU time of the whole machine (all cores; /proc/stat minus idle and iowait), in µs.
+int64_t machineBusyCpuUs();
 
 // Raises RLIMIT_NOFILE's soft limit to its hard limit (children inherit it). Returns the limit.
 uint64_t raiseFdLimit();

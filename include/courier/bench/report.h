@@ -13,7 +13,7 @@ namespace courier::bench {
 
 struct Report {
   std::string command_line;
-  std::string machine;  // CPU model, cores, kernel
+  std::string machine;   // CPU model, cores, kernel
   std::string versions;  // redis, libevent, nginx, node …
   std::string started_at;
   std::vector<RunResult> runs;

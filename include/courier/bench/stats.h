@@ -58,11 +58,14 @@ struct RunResult {
   std::optional<double> redis_script_per_req;  // EVALSHA + EVAL (+ FCALL)
   std::optional<double> redis_other_per_req;   // the rest (in-script or top-level)
   std::optional<double> redis_cpu_us_per_req;
-  std::optional<double> server_cpu_ms_per_req;  // node(s) / nginx / the BullMQ process
+  std::optional<double> server_cpu_ms_per_req;    // node(s) / nginx / the BullMQ process
   std::optional<double> node_roundtrips_per_req;  // node's courier_redis_commands_total
-  double server_cpu_pct = 0;  // of one core, over the window
+  double server_cpu_pct = 0;                      // of one core, over the window
   double redis_cpu_pct = 0;
   double client_cpu_pct = 0;  // courier-bench itself (the BullMQ peer is client and server)
+  // Everything else on the machine over the window (/proc/stat busy time minus the three
+  // above): a shared machine's noise, shown so a reader can tell a quiet run from a busy one.
+  double other_cpu_pct = 0;
   std::map<std::string, int64_t> redis_by_command;
   std::string server_what;  // what "server" means for this mode
   std::string note;
