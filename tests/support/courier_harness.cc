@@ -29,6 +29,20 @@ Harness::Harness(int nodes, std::vector<std::string> args, RedisServer::Options 
   for (int i = 0; i < nodes; ++i) addNode();
 }
 
+Harness::~Harness() {
+  for (auto& node : nodes_) {
+    if (node->running()) {
+      int rc = node->terminate(10000);
+      EXPECT_EQ(rc, 0) << "node did not exit cleanly on SIGTERM; its log:\n" << node->log();
+    }
+    std::string log = node->log();
+    for (const char* bad : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
+                            "ThreadSanitizer"}) {
+      EXPECT_EQ(log.find(bad), std::string::npos) << "sanitizer report in a node's log:\n" << log;
+    }
+  }
+}
+
 NodeProcess& Harness::addNode() {
   std::vector<std::string> args = {"--redis-url", redis_.url(), "--admin-token", kAdminToken,
                                     "--workers", "1", "--node-id",

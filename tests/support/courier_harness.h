@@ -27,6 +27,9 @@ class Harness {
   // Starts Redis and `nodes` nodes, each with `args` (e.g. --kinds overrides).
   explicit Harness(int nodes = 1, std::vector<std::string> args = {},
                    RedisServer::Options redis_options = {});
+  // Stops every node still running with SIGTERM and checks, for every node, that it exited 0
+  // and that its log has no sanitizer report: every test also checks a clean shutdown.
+  ~Harness();
 
   RedisServer& redis() { return redis_; }
   NodeProcess& node(int i = 0) { return *nodes_.at(i); }
