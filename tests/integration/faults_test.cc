@@ -403,6 +403,7 @@ TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
   Tenant t = h.tenant();
   const std::vector<std::string> rts = {"rt0", "rt1"};
   for (const auto& rt : rts) h.runtime(t, rt);
+  h.runtime(t, "late");
   Ports ports(h);
   Ledger ledger;
   constexpr int kFrontends = 4;
@@ -430,68 +431,76 @@ TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
     });
   }
 
-  // Mid-run: park GETs on node 2 for requests that have not ended, then kill it.
+  // Mid-run: park GETs on node 2 for requests no daemon serves yet, then kill it.
   ASSERT_TRUE(eventually([&] { return ledger.createdCount() >= kRequests / 2; }));
-  std::vector<std::pair<std::string, std::string>> watched;
+  std::vector<std::string> watched;
+  for (int i = 0; i < 10; ++i) watched.push_back(h.create(t, "late", "ping", "{}", i % 3));
   {
     std::lock_guard<std::mutex> lock(ledger.mu);
-    for (auto it = ledger.created.rbegin(); it != ledger.created.rend() && watched.size() < 10;
-         ++it) {
-      if (!ledger.oks.count(it->second)) watched.push_back(*it);
-    }
+    for (const auto& id : watched) ledger.created.emplace_back("late", id);
   }
   std::vector<std::future<HttpResponse>> parked;
-  for (const auto& [rt, id] : watched) {
-    parked.push_back(std::async(std::launch::async, [&, rt, id] {
+  for (const auto& id : watched) {
+    parked.push_back(std::async(std::launch::async, [&, id] {
       HttpClient c(ports[2]);
       c.setTimeoutMs(30000);
-      return c.get(reqPath(rt, id) + "?wait=20", auth(t.user_token));
+      return c.get(reqPath("late", id) + "?wait=20", auth(t.user_token));
     }));
   }
   std::this_thread::sleep_for(200ms);
   h.node(2).kill9();
+  for (auto& p : parked) {
+    auto r = p.get();
+    EXPECT_EQ(r.status, 0) << "a GET parked on the killed node was answered: " << r.body;
+  }
+  // Their clients re-issue them on a live node; a daemon serves the runtime from there.
+  for (const auto& id : watched) {
+    parked.push_back(std::async(std::launch::async, [&, id] {
+      HttpClient c(ports[1]);
+      c.setTimeoutMs(30000);
+      return c.get(reqPath("late", id) + "?wait=20", auth(t.user_token));
+    }));
+  }
+  std::thread late_daemon([&] {
+    runDaemon(ports, 0, t, {"late"}, "late", o, ledger, stop);
+  });
 
   for (auto& th : frontends) th.join();
   frontends_done = true;
   for (auto& th : daemons) th.join();
 
-  int interrupted = 0;
-  HttpClient c(ports[0]);
-  for (size_t i = 0; i < watched.size(); ++i) {
+  late_daemon.join();
+  for (size_t i = watched.size(); i < parked.size(); ++i) {
     HttpResponse r = parked[i].get();
-    if (r.status == 0) {
-      ++interrupted;
-      r = c.get(reqPath(watched[i].first, watched[i].second) + "?wait=20", auth(t.user_token));
-    }
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(field(r, "status"), "completed") << r.body;
   }
-  EXPECT_EQ(ledger.createdCount(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(ledger.createdCount(), static_cast<size_t>(kRequests) + watched.size());
   expectEveryRequestCompletedOnce(ports, {0, 1}, t, ledger);
   std::cout << "[ info ] " << ledger.createdCount() << " created, " << ledger.redeliveries.load()
-            << " redeliveries, " << interrupted << " parked GETs cut by the kill, "
-            << ledger.maybe_by.size() << " reports whose reply was lost\n";
+            << " redeliveries, " << ledger.maybe_by.size() << " reports whose reply was lost\n";
 }
 
-// A claim the dead node made for a daemon that never saw the reply is redelivered: the daemon's
-// claim is answered (the node has claimed), then the node is SIGKILLed before the daemon acts,
-// and a daemon on another node gets the next attempt once the short lease has run out.
+// A claim the dead node made for a daemon that never read the reply is redelivered: the daemon's
+// claim is parked on node 1 and claims a request (it is running), the node is SIGKILLed before
+// the daemon reads a byte, and a daemon on node 0 gets attempt 2 once the short lease has run out.
 TEST(FaultNodeKill, ClaimOfADeadNodeIsRedeliveredAfterTheLease) {
   Harness h(2, kindsArgs(R"({"ping":{"claim_lease_ms":300}})"));
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
-  std::string id = h.create(t, "rt1");
-  {
-    // The claim reply is read here only to know the node claimed; the "daemon" then loses it
-    // with the node (it never extends nor reports).
-    HttpClient gone(h.port(1));
-    auto got = claimedOf(gone.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                                   daemonHeaders(t.daemon_token, "lost")));
-    ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0].attempt, 1);
-  }
-  h.node(1).kill9();
+  HttpClient lost(h.port(1));
+  std::string body = claimBody({"rt1"}, 30);
+  ASSERT_TRUE(lost.sendRaw("POST /api/daemon/claim HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           t.daemon_token + "\r\nX-Courier-Consumer: lost\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+  std::this_thread::sleep_for(300ms);  // parked (if not, the claim below finds it pending)
+  std::string id = h.create(t, "rt1", "ping", "{}", 0);
   HttpClient c(h.port(0));
+  ASSERT_TRUE(eventually([&] {
+    return field(c.get(reqPath("rt1", id), auth(t.user_token)), "status") == "running";
+  }));
+  h.node(1).kill9();
+  lost.close();
   auto got = claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 10),
                               daemonHeaders(t.daemon_token, "alive")));
   ASSERT_EQ(got.size(), 1u);
@@ -1103,7 +1112,8 @@ TEST(FaultIdempotency, TheThousandLiveBound) {
 // --- 7. bounded memory -------------------------------------------------------------------------
 
 // With short retentions, 2000 pings run through two nodes, and 30 more go to a runtime whose
-// daemon is gone and that nobody reads. Once retention (and the orphans' safety TTL) has passed,
+// daemon is gone and that nobody reads. Once retention (and the safety TTL of the orphans and of
+// the Idempotency-Key index: attempts x (pending + running timeout) + retention) has passed,
 // Redis holds no request record, no stream entry, no pending entry, and has as many keys as before
 // the run but for the emptied streams; the orphan read once ended as timeout.
 TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
@@ -1170,8 +1180,12 @@ TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
   long long peak_keys = redis.cmdInt({"DBSIZE"});
 
   auto keysLike = [&](const std::string& pattern) { return lines(redis.cmd({"KEYS", pattern})); };
-  EXPECT_TRUE(eventually([&] { return keysLike("*:req:*").empty(); }, 30000))
-      << keysLike("*:req:*").size() << " request records left";
+  // Records expire after their retention (or, never ended, their safety TTL); the
+  // Idempotency-Key index entries the frontends made expire with the safety TTL too.
+  EXPECT_TRUE(eventually([&] {
+    return keysLike("*:req:*").empty() && keysLike("*:idem:*").empty();
+  }, 30000)) << keysLike("*:req:*").size() << " request records and "
+             << keysLike("*:idem:*").size() << " idempotency keys left";
   long long streams = 0;
   for (const auto& key : keysLike("*")) {
     if (redis.cmd({"TYPE", key}) != "stream") continue;
