@@ -146,11 +146,12 @@ inline void appendUtf8(std::string& out, unsigned cp) {
 }
 
 // Joins the lines of a multi-line flow scalar the YAML way: a line break between two non-empty
-// lines becomes a space, each empty line becomes a "\n"; each line is trimmed.
-inline std::string foldLines(const std::vector<std::string_view>& lines) {
+// lines becomes a space, each empty line becomes a "\n"; each line is trimmed. `continued`: the
+// lines continue a first line the caller holds, so empty lines at the start count too.
+inline std::string foldLines(const std::vector<std::string_view>& lines, bool continued = false) {
   std::string out;
   bool pending_space = false;
-  bool first = true;
+  bool first = !continued;
   for (std::string_view raw : lines) {
     std::string_view line = trimView(raw);
     if (line.empty()) {
@@ -236,7 +237,8 @@ inline bool scalarValue(std::string_view first, const std::vector<std::string_vi
     bool previous_plain = false;  // the previous line was a non-empty, not more-indented line
     for (std::string_view line : more) {
       if (isBlank(line)) {
-        text.push_back('\n');
+        // Folded: the break after a plain line stands for the first empty line after it.
+        if (literal || !previous_plain) text.push_back('\n');
         previous_plain = false;
         continue;
       }
@@ -300,7 +302,7 @@ inline bool scalarValue(std::string_view first, const std::vector<std::string_vi
       }
       folded = std::string(head);
       std::vector<std::string_view> middle(body.begin() + 1, body.end());
-      std::string rest = foldLines(middle);
+      std::string rest = foldLines(middle, /*continued=*/true);
       if (!rest.empty() && rest.front() != '\n') folded.push_back(' ');
       folded += rest;
     }
