@@ -73,6 +73,16 @@ void writeCdf(const RunResult& run, const std::string& path) {
   }
 }
 
+// One colour per mode in every plot, so the CDF and the sweep read the same way.
+std::string colorOf(const std::string& mode) {
+  if (mode == "courier") return "#1f5fbf";
+  if (mode == "courier-wake") return "#5fa8e8";
+  if (mode == "bullmq") return "#d9541e";
+  if (mode == "nchan") return "#2f9e44";
+  if (mode == "polling") return "#7f7f7f";
+  return "#000000";
+}
+
 std::string fileSafe(const std::string& s) {
   std::string out;
   for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
@@ -260,8 +270,8 @@ std::string gnuplotScript(const Report& report, const std::string& dir,
     for (size_t i = 0; i < cdf_runs.size(); ++i) {
       const std::string file = dir + "/cdf_" + fileSafe(cdf_runs[i]->label) + ".dat";
       writeCdf(*cdf_runs[i], file);
-      gp << (i > 0 ? ", " : "") << "'" << file << "' using 1:2 with lines lw 2 title '"
-         << cdf_runs[i]->label << "'";
+      gp << (i > 0 ? ", " : "") << "'" << file << "' using 1:2 with lines lw 2 lc rgb '"
+         << colorOf(cdf_runs[i]->mode) << "' title '" << cdf_runs[i]->label << "'";
     }
     gp << "\nunset logscale x\nset yrange [*:*]\nset key left top\n";
   }
@@ -289,7 +299,8 @@ std::string gnuplotScript(const Report& report, const std::string& dir,
     bool first = true;
     for (const auto& [mode, runs] : sweep) {
       gp << (first ? "" : ", ") << "'" << dir << "/sweep_" << mode
-         << ".dat' using 1:2 with linespoints lw 2 title '" << mode << "'";
+         << ".dat' using 1:2 with linespoints lw 2 lc rgb '" << colorOf(mode) << "' title '" << mode
+         << "'";
       first = false;
     }
     gp << "\nset title 'p99 latency'\nset ylabel 'ms (log scale)'\nset logscale y\n"
@@ -297,7 +308,8 @@ std::string gnuplotScript(const Report& report, const std::string& dir,
     first = true;
     for (const auto& [mode, runs] : sweep) {
       gp << (first ? "" : ", ") << "'" << dir << "/sweep_" << mode
-         << ".dat' using 1:3 with linespoints lw 2 title '" << mode << "'";
+         << ".dat' using 1:3 with linespoints lw 2 lc rgb '" << colorOf(mode) << "' title '" << mode
+         << "'";
       first = false;
     }
     gp << "\nunset multiplot\n";
