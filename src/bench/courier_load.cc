@@ -26,9 +26,8 @@ constexpr int kClaimWaitS = 30;
 constexpr size_t kMaxBacklog = 100'000;
 
 // The daemon's answer: a small model list, like a real one.
-const char kModelsResult[] =
-    R"({"models":[{"id":"model-a","label":"Model A","default":true},)"
-    R"({"id":"model-b","label":"Model B"}]})";
+const char kModelsResult[] = R"({"models":[{"id":"model-a","label":"Model A","default":true},)"
+                             R"({"id":"model-b","label":"Model B"}]})";
 
 // One browser tab: create → GET ?wait=30 until terminal → next. Latency counts from t0 (the
 // POST's send time in a closed loop, the scheduled arrival in an open one) to the terminal
@@ -82,11 +81,7 @@ class Frontend {
     on_idle_(this);
   }
 
-  void fail(const char* step, const HttpResponse& r) {
-    failKind(std::string(step) + ":" +
-             (r.status != 0 ? "http_" + std::to_string(r.status)
-                            : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
-  }
+  void fail(const char* step, const HttpResponse& r) { failKind(failureKind(step, r)); }
 
   void failKind(const std::string& kind) {
     driver_.error(kind);
@@ -156,14 +151,7 @@ class Daemon {
     claiming_ = false;
     std::vector<ClaimedView> claimed;
     if (r.status != 200 || !parseClaim(r.body, &claimed)) {
-      if (r.status == 200) {
-        driver_.error("claim:bad_body");
-      } else {
-        driver_.error(std::string("claim:") +
-                      (r.status != 0
-                           ? "http_" + std::to_string(r.status)
-                           : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
-      }
+      driver_.error(r.status == 200 ? "claim:bad_body" : failureKind("claim", r));
       retry_.start(kErrorBackoffNs);
       return;
     }
@@ -199,12 +187,7 @@ class Daemon {
     const std::string body = R"({"attempt":)" + std::to_string(c.attempt) +
                              R"(,"status":"completed","result":)" + kModelsResult + "}";
     conn->send(EVHTTP_REQ_POST, path, body, [this, conn](HttpResponse&& r) {
-      if (r.status != 200) {
-        driver_.error(std::string("report:") +
-                      (r.status != 0
-                           ? "http_" + std::to_string(r.status)
-                           : (r.failure == Failure::kTimeout ? "timeout" : "connection")));
-      }
+      if (r.status != 200) driver_.error(failureKind("report", r));
       idle_reports_.push_back(conn);
       --in_flight_;
       claim();
@@ -239,13 +222,7 @@ RunResult runCourier(BenchEnv& env, const LoadSpec& spec) {
 
   // One runtime per daemon, as on real machines; frontend i asks runtime i mod D.
   std::vector<std::string> runtimes;
-  for (int j = 0; j < daemons; ++j) runtimes.push_back(prefix + "-rt" + std::to_string(j));
-  std::string why;
-  if (!env.registerRuntimes(runtimes, &why)) {
-    result.skipped = true;
-    result.note = why;
-    return result;
-  }
+  if (!prepareRuntimes(env, prefix, daemons, &runtimes, &result)) return result;
 
   Driver driver(spec, /*drain_s=*/40);
   // A daemon holds up to its share of the frontends' requests (at least the claim default).
@@ -306,8 +283,8 @@ RunResult runCourier(BenchEnv& env, const LoadSpec& spec) {
 
   CostMeter meter(env, env.nodePids(), /*scrape_node=*/true);
   for (auto& d : daemon_list) d->start();
-  meter.begin();
-  driver.run(
+  measure(
+      driver, meter, &result,
       [&] {
         if (open_loop) {
           for (auto& fe : frontends) idle.push_back(fe.get());
@@ -320,9 +297,6 @@ RunResult runCourier(BenchEnv& env, const LoadSpec& spec) {
         return backlog.empty() && std::none_of(frontends.begin(), frontends.end(),
                                                [](const auto& fe) { return fe->busy(); });
       });
-  meter.end();
-  driver.fill(result);
-  meter.fill(result);
   // Teardown closes every connection; the node releases the parked claims it sees go.
   frontends.clear();
   daemon_list.clear();

@@ -32,14 +32,6 @@ void Driver::completed(int64_t latency_ns) {
 
 void Driver::error(const std::string& kind) { ++errors_[kind]; }
 
-void Driver::errorFrom(const HttpResponse& r) {
-  if (r.status != 0) {
-    error("http_" + std::to_string(r.status));
-  } else {
-    error(r.failure == Failure::kTimeout ? "timeout" : "connection");
-  }
-}
-
 void Driver::abort(const std::string& why) {
   if (abort_reason_.empty()) abort_reason_ = why;
   stopping_ = true;
@@ -115,6 +107,25 @@ void Driver::fill(RunResult& result) {
   result.sorted_us = latencies_.takeSorted();
   result.latency = summarize(result.sorted_us);
   if (!abort_reason_.empty()) result.note += "stopped early: " + abort_reason_ + ". ";
+}
+
+bool prepareRuntimes(BenchEnv& env, const std::string& prefix, int count,
+                     std::vector<std::string>* ids, RunResult* result) {
+  for (int i = 0; i < count; ++i) ids->push_back(prefix + "-rt" + std::to_string(i));
+  std::string why;
+  if (env.registerRuntimes(*ids, &why)) return true;
+  result->skipped = true;
+  result->note = "skipped: " + why;
+  return false;
+}
+
+void measure(Driver& driver, CostMeter& meter, RunResult* result,
+             const std::function<void()>& on_start, const std::function<bool()>& idle) {
+  meter.begin();
+  driver.run(on_start, idle);
+  meter.end();
+  driver.fill(*result);
+  meter.fill(*result);
 }
 
 }  // namespace courier::bench

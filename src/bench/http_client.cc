@@ -94,6 +94,12 @@ void HttpConn::onDone(evhttp_request* req, void* arg) noexcept {
   }
 }
 
+std::string failureKind(std::string_view step, const HttpResponse& r) {
+  std::string out = step.empty() ? "" : std::string(step) + ":";
+  if (r.status != 0) return out + "http_" + std::to_string(r.status);
+  return out + (r.failure == Failure::kTimeout ? "timeout" : "connection");
+}
+
 HttpResponse fetchSync(const Endpoint& to, evhttp_cmd_type method, const std::string& path,
                        std::string_view body, const Headers& headers, int timeout_s) {
   std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(), &event_base_free);

@@ -90,8 +90,7 @@ IdleResult runIdle(BenchEnv& env, int claims, double idle_window_s, bool progres
         if (r.status == 200) {
           ++out.early_replies;
         } else {
-          ++out.errors[r.status != 0 ? "http_" + std::to_string(r.status)
-                                     : (r.failure == Failure::kTimeout ? "timeout" : "connection")];
+          ++out.errors[failureKind("", r)];
         }
       });
     }

@@ -24,12 +24,6 @@ const char kModelsReport[] =
     R"({"status":"completed","supported":true,"models":[{"id":"model-a","label":"Model A",)"
     R"("default":true},{"id":"model-b","label":"Model B"}]})";
 
-std::string errorKind(const char* step, const HttpResponse& r) {
-  return std::string(step) + ":" +
-         (r.status != 0 ? "http_" + std::to_string(r.status)
-                        : (r.failure == Failure::kTimeout ? "timeout" : "connection"));
-}
-
 // The web app: POST, then GET (no wait) every poll_ms until the record is terminal.
 class PollingBrowser {
  public:
@@ -66,7 +60,7 @@ class PollingBrowser {
   }
 
   void onCreated(HttpResponse&& r) {
-    if (r.status != 201 && r.status != 200) return fail(errorKind("create", r));
+    if (r.status != 201 && r.status != 200) return fail(failureKind("create", r));
     const RecordView rec = parseRecord(r.body);
     if (!rec.valid) return fail("create:bad_body");
     get_path_ = create_path_ + "/" + rec.id;
@@ -78,7 +72,7 @@ class PollingBrowser {
   }
 
   void onPolled(HttpResponse&& r) {
-    if (r.status != 200) return fail(errorKind("get", r));
+    if (r.status != 200) return fail(failureKind("get", r));
     const RecordView rec = parseRecord(r.body);
     if (!rec.valid) return fail("get:bad_body");
     if (!isTerminal(rec.status)) {
@@ -146,7 +140,7 @@ class HeartbeatDaemon {
       return;
     }
     std::string id;
-    if (r.status != 200) return driver_.error(errorKind("heartbeat", r));
+    if (r.status != 200) return driver_.error(failureKind("heartbeat", r));
     if (!parseHeartbeat(r.body, &id)) return driver_.error("heartbeat:bad_body");
     if (id.empty()) return;
     pending_id_ = id;
@@ -161,7 +155,7 @@ class HeartbeatDaemon {
     const std::string path =
         "/api/daemon/runtimes/" + runtime_ + "/models/" + pending_id_ + "/result";
     report_conn_.send(EVHTTP_REQ_POST, path, kModelsReport, [this](HttpResponse&& r) {
-      if (r.status != 200) driver_.error(errorKind("report", r));
+      if (r.status != 200) driver_.error(failureKind("report", r));
     });
   }
 
@@ -197,13 +191,7 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
   // a shared runtime would measure that throttle instead of the protocol's latency.
   const std::string prefix = "bench-p" + std::to_string(++g_run_counter);
   std::vector<std::string> runtimes;
-  for (int i = 0; i < spec.concurrency; ++i) runtimes.push_back(prefix + "-rt" + std::to_string(i));
-  std::string why;
-  if (!env.registerRuntimes(runtimes, &why)) {
-    result.skipped = true;
-    result.note = why;
-    return result;
-  }
+  if (!prepareRuntimes(env, prefix, spec.concurrency, &runtimes, &result)) return result;
 
   // In flight at the stop, a request waits for its runtime's next heartbeat and one more poll.
   const double drain_s = spec.heartbeat_ms / 1000.0 + 2 * spec.poll_ms / 1000.0 + 5;
@@ -223,8 +211,8 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
                                                         spec.heartbeat_ms, rng()));
   }
   CostMeter meter(env, env.nodePids(), /*scrape_node=*/true);
-  meter.begin();
-  driver.run(
+  measure(
+      driver, meter, &result,
       [&] {
         for (auto& d : daemons) d->start();
         for (auto& b : browsers) b->next();
@@ -233,11 +221,9 @@ RunResult runPolling(BenchEnv& env, const LoadSpec& spec) {
         return std::none_of(browsers.begin(), browsers.end(),
                             [](const auto& b) { return b->busy(); });
       });
-  meter.end();
-  driver.fill(result);
-  meter.fill(result);
-  if (spec.rate > 0)
+  if (spec.rate > 0) {
     result.note += "--rate applies to courier mode only; polling ran closed-loop. ";
+  }
   browsers.clear();
   daemons.clear();
   return result;

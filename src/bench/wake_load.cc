@@ -23,12 +23,6 @@ namespace {
 
 constexpr int64_t kErrorBackoffNs = 20'000'000;
 
-std::string errorKind(const char* step, const HttpResponse& r) {
-  return std::string(step) + ":" +
-         (r.status != 0 ? "http_" + std::to_string(r.status)
-                        : (r.failure == Failure::kTimeout ? "timeout" : "connection"));
-}
-
 // What both pair kinds share: the round structure. A round ends once both the parked call and
 // the event's own request have answered; only then does the next one start.
 class Pair {
@@ -126,12 +120,13 @@ class Pair {
 // Courier: create → claim (running) → GET ?wait=30 parks → settle → report.
 class CourierWakePair : public Pair {
  public:
-  CourierWakePair(Driver& driver, const Endpoint& node, Headers user, Headers daemon,
-                  const std::string& runtime, const std::string& consumer, int settle_ms)
+  CourierWakePair(Driver& driver, const Endpoint& frontend_node, const Endpoint& daemon_node,
+                  Headers user, Headers daemon, const std::string& runtime,
+                  const std::string& consumer, int settle_ms)
       : Pair(driver, std::hash<std::string>()(consumer)),
-        frontend_(driver.base(), node,
+        frontend_(driver.base(), frontend_node,
                   {.timeout_s = 75, .local_address = {}, .default_headers = std::move(user)}),
-        daemon_(driver.base(), node,
+        daemon_(driver.base(), daemon_node,
                 {.timeout_s = 75,
                  .local_address = {},
                  .default_headers = withConsumer(std::move(daemon), consumer)}),
@@ -142,7 +137,7 @@ class CourierWakePair : public Pair {
   void prepare() override {
     frontend_.send(EVHTTP_REQ_POST, "/api/runtimes/" + runtime_ + "/requests",
                    R"({"kind":"model_list"})", [this](HttpResponse&& r) {
-                     if (r.status != 201) return fail(errorKind("create", r));
+                     if (r.status != 201) return fail(failureKind("create", r));
                      const RecordView rec = parseRecord(r.body);
                      if (!rec.valid) return fail("create:bad_body");
                      id_ = rec.id;
@@ -156,7 +151,7 @@ class CourierWakePair : public Pair {
         R"(,"status":"completed","result":{"models":[{"id":"model-a","label":"Model A"}]}})";
     daemon_.send(
         EVHTTP_REQ_POST, "/api/daemon/runtimes/" + runtime_ + "/requests/" + id_ + "/result", body,
-        [this](HttpResponse&& r) { eventAnswered(r.status == 200, errorKind("report", r)); });
+        [this](HttpResponse&& r) { eventAnswered(r.status == 200, failureKind("report", r)); });
   }
 
  private:
@@ -170,7 +165,7 @@ class CourierWakePair : public Pair {
         EVHTTP_REQ_POST, "/api/daemon/claim",
         R"({"runtime_ids":[")" + runtime_ + R"("],"max":1,"wait":5})", [this](HttpResponse&& r) {
           std::vector<ClaimedView> claimed;
-          if (r.status != 200) return fail(errorKind("claim", r));
+          if (r.status != 200) return fail(failureKind("claim", r));
           if (!parseClaim(r.body, &claimed) || claimed.size() != 1 || claimed[0].id != id_) {
             return fail("claim:unexpected_body");
           }
@@ -182,7 +177,7 @@ class CourierWakePair : public Pair {
   void park() {
     frontend_.send(EVHTTP_REQ_GET, "/api/runtimes/" + runtime_ + "/requests/" + id_ + "?wait=30",
                    {}, [this](HttpResponse&& r) {
-                     if (r.status != 200) return parkedAnswered(false, errorKind("get", r));
+                     if (r.status != 200) return parkedAnswered(false, failureKind("get", r));
                      const RecordView rec = parseRecord(r.body);
                      parkedAnswered(rec.valid && rec.status == "completed",
                                     rec.valid ? "get:ended_" + rec.status : "get:bad_body");
@@ -213,7 +208,7 @@ class NchanPair : public Pair {
     // A fresh channel per round: a subscriber never gets an older message at once.
     channel_ = "p" + std::to_string(index_) + "r" + std::to_string(++round_);
     sub_.send(EVHTTP_REQ_GET, "/sub/" + channel_, {},
-              [this](HttpResponse&& r) { parkedAnswered(r.status == 200, errorKind("sub", r)); });
+              [this](HttpResponse&& r) { parkedAnswered(r.status == 200, failureKind("sub", r)); });
     parked(settle_ms_);
   }
 
@@ -222,7 +217,7 @@ class NchanPair : public Pair {
               R"({"id":")" + channel_ + R"(","status":"completed","version":3})",
               [this](HttpResponse&& r) {
                 eventAnswered(r.status == 201 || r.status == 202 || r.status == 200,
-                              errorKind("pub", r));
+                              failureKind("pub", r));
               });
   }
 
@@ -234,6 +229,11 @@ class NchanPair : public Pair {
   int64_t round_ = 0;
   std::string channel_;
 };
+
+template <class PairT>
+void startAll(const std::vector<std::unique_ptr<PairT>>& pairs) {
+  for (const auto& p : pairs) p->round();
+}
 
 template <class PairT>
 bool anyBusy(const std::vector<std::unique_ptr<PairT>>& pairs) {
@@ -263,31 +263,19 @@ RunResult runCourierWake(BenchEnv& env, const LoadSpec& spec) {
   result.server_what = "courier node(s)";
   const std::string prefix = "bench-w" + std::to_string(++g_run_counter);
   std::vector<std::string> runtimes;
-  for (int i = 0; i < spec.concurrency; ++i) runtimes.push_back(prefix + "-rt" + std::to_string(i));
-  std::string why;
-  if (!env.registerRuntimes(runtimes, &why)) {
-    result.skipped = true;
-    result.note = why;
-    return result;
-  }
+  if (!prepareRuntimes(env, prefix, spec.concurrency, &runtimes, &result)) return result;
   Driver driver(spec, /*drain_s=*/40);
   std::vector<std::unique_ptr<CourierWakePair>> pairs;
   for (int i = 0; i < spec.concurrency; ++i) {
-    // With several nodes the GET and the report land on different nodes, as behind a balancer.
+    // With several nodes the GET and the report land on different nodes, as behind a balancer:
+    // the wake-up then crosses nodes through Redis pub/sub.
     pairs.push_back(std::make_unique<CourierWakePair>(
-        driver, env.node(i), env.userHeaders(), env.daemonHeaders(), runtimes[i],
+        driver, env.node(i), env.node(i + 1), env.userHeaders(), env.daemonHeaders(), runtimes[i],
         prefix + "-c" + std::to_string(i), spec.settle_ms));
   }
   CostMeter meter(env, env.nodePids(), /*scrape_node=*/true);
-  meter.begin();
-  driver.run(
-      [&] {
-        for (auto& p : pairs) p->round();
-      },
-      [&] { return !anyBusy(pairs); });
-  meter.end();
-  driver.fill(result);
-  meter.fill(result);
+  measure(
+      driver, meter, &result, [&] { startAll(pairs); }, [&] { return !anyBusy(pairs); });
   result.note += "costs per round include create + claim + GET + report. ";
   return result;
 }
@@ -347,15 +335,8 @@ RunResult runNchan(BenchEnv& env, const LoadSpec& spec, const std::string& nginx
     pairs.push_back(std::make_unique<NchanPair>(driver, nginx, i, spec.settle_ms));
   }
   CostMeter meter(env, {child->pid()}, /*scrape_node=*/false);
-  meter.begin();
-  driver.run(
-      [&] {
-        for (auto& p : pairs) p->round();
-      },
-      [&] { return !anyBusy(pairs); });
-  meter.end();
-  driver.fill(result);
-  meter.fill(result);
+  measure(
+      driver, meter, &result, [&] { startAll(pairs); }, [&] { return !anyBusy(pairs); });
   pairs.clear();
   child.reset();  // SIGTERM: nginx exits at once
   removeTree(dir);

@@ -70,6 +70,10 @@ class HttpConn {
   std::unordered_set<Call*> calls_;  // owned: freed when their callback ran, or by ~HttpConn
 };
 
+// How an exchange failed, for the error counts: "STEP:http_503", "STEP:timeout",
+// "STEP:connection" (or without "STEP:" when `step` is empty).
+std::string failureKind(std::string_view step, const HttpResponse& r);
+
 // One request run to completion on a private event loop: for setup, scrapes and checks, never
 // inside a measured loop. A failure comes back as status 0 with `failure` set.
 HttpResponse fetchSync(const Endpoint& to, evhttp_cmd_type method, const std::string& path,

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "courier/bench/env.h"
 #include "courier/bench/stats.h"
@@ -45,7 +46,6 @@ class Driver {
   bool stopping() const { return stopping_; }
   void completed(int64_t latency_ns);
   void error(const std::string& kind);
-  void errorFrom(const HttpResponse& r);  // "http_<code>", "timeout" or "connection"
 
   // Starts the clock, calls `on_start` (which sends the first requests), and runs the loop.
   // `idle` says whether every client is done with its current request.
@@ -81,6 +81,15 @@ class Driver {
   ErrorCounts errors_;
   std::string abort_reason_;
 };
+
+// Registers `count` runtimes named PREFIX-rt0…; on failure marks `result` skipped with the
+// reason and returns false.
+bool prepareRuntimes(BenchEnv& env, const std::string& prefix, int count,
+                     std::vector<std::string>* ids, RunResult* result);
+
+// Runs `driver` between the two snapshots of `meter`, then fills `result` from both.
+void measure(Driver& driver, CostMeter& meter, RunResult* result,
+             const std::function<void()>& on_start, const std::function<bool()>& idle);
 
 // courier: F frontends (create → long-poll GET until terminal) and D daemons (long-poll claim →
 // report), against the nodes round-robin.
