@@ -102,6 +102,15 @@ Result<Config, std::string> parseConfig(int argc, char** argv, int* exit_code) {
       "long-polls for requests (ping, model_list, local_skill_list, local_skill_import, update) "
       "and answers them from its configuration and its skills folders, until SIGTERM/SIGINT."};
   app.get_formatter()->column_width(34);
+  app.footer(
+      "Every flag but --name and --provider can also come from the environment (shown above).\n"
+      "Example:\n"
+      "  courier-daemon --server http://127.0.0.1:8080 --token crt_... --runtime laptop \\\n"
+      "      --owner alice --skills-dir ~/.claude/skills --models sonnet,opus\n"
+      "A skills dir holds one folder per skill with a SKILL.md whose front matter gives name and\n"
+      "description; the folders are read afresh for every request. Imports send the folder's\n"
+      "text files (binary files and links leaving the folder are skipped); over 1 MiB a file,\n"
+      "8 MiB in all, 256 files or 4 folders deep, the import fails.");
   app.add_option("--server", c.server, "URL of a Courier node or load balancer, http://HOST:PORT")
       ->envname("COURIER_SERVER")
       ->required();

@@ -185,9 +185,11 @@ void Daemon::retryLater(void (Daemon::*step)()) {
   retry_timer_.start(delay);
 }
 
+// Said once per outage, at the second failure in a row: a single failure is usually a kept-alive
+// connection the server closed at the wrong moment, and the retry just works.
 void Daemon::serverAway(const HttpReply& reply, const char* what) {
   ++backoff_attempt_;
-  if (!away_) {
+  if (!away_ && backoff_attempt_ >= 2) {
     away_ = true;
     spdlog::warn("server {} unavailable while {}: {}; retrying with backoff", url_.describe(),
                  what, reply.describe());

@@ -185,15 +185,17 @@ void ServerClient::onResponse(evhttp_request* req, void* arg) noexcept {
         reply.error = err == ECONNREFUSED || err == ECONNRESET || err == EHOSTUNREACH ||
                               err == ENETUNREACH || err == ETIMEDOUT
                           ? std::string("no response: ") + std::strerror(err)
-                          : "no response: connection closed";
+                          : "no response: the connection was closed";
         break;
       case EVREQ_HTTP_INVALID_HEADER:
       case EVREQ_HTTP_DATA_TOO_LONG:
         reply.error = "invalid HTTP response";
         break;
       default:
-        reply.error = err != 0 ? std::string("no response: ") + std::strerror(err)
-                               : "no response";
+        // A failed connect surfaces as ENOTCONN (libevent has already closed the socket).
+        reply.error = err == ENOTCONN ? "no response: cannot connect"
+                      : err != 0      ? std::string("no response: ") + std::strerror(err)
+                                      : "no response";
     }
   }
   auto it = self->calls_.find(call->id);

@@ -507,7 +507,8 @@ TEST_F(DaemonImport, ImportsTheSkillWithItsFiles) {
   HttpClient c(h_->port());
   auto one = c.get("/api/skills/" + str(skill["id"]), auth(t_.user_token)).json();
   EXPECT_EQ(one["files"].Size(), 2u);
-  EXPECT_TRUE(daemon_->logHas("logo.png (binary)")) << daemon_->log();
+  // Logged once the report is answered, which may be just after the record ended.
+  EXPECT_TRUE(eventually([&] { return daemon_->logHas("logo.png (binary)"); })) << daemon_->log();
 }
 
 TEST_F(DaemonImport, NameTakenConflictsThenOverwriteSendsWhatIsOnDiskNow) {
