@@ -395,9 +395,10 @@ void expectEveryRequestCompletedOnce(const Ports& ports, const std::vector<int>&
 
 // Three nodes, frontends creating 2000 pings round-robin, six daemons long-polling claims on
 // different nodes; one node is SIGKILLed mid-run. Clients whose calls to it fail go to another
-// node. Every acknowledged request ends completed, with exactly one accepted report; what the dead
-// node had claimed for a daemon that never got the reply is redelivered after the 500 ms lease;
-// and GETs that were parked on the dead node, re-issued on another node, get the result.
+// node. Every acknowledged request ends completed, with exactly one accepted report (whatever the
+// dead node had claimed for a daemon that never got the reply must have been redelivered after the
+// 500 ms lease for that to hold; the next test pins that case down), and GETs that were parked on
+// the dead node, re-issued on another node, get the result.
 TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
   Harness h(3, kindsArgs(R"({"ping":{"claim_lease_ms":500}})"));
   Tenant t = h.tenant();
@@ -431,8 +432,9 @@ TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
     });
   }
 
-  // Mid-run: park GETs on node 2 for requests no daemon serves yet, then kill it.
-  ASSERT_TRUE(eventually([&] { return ledger.createdCount() >= kRequests / 2; }));
+  // Mid-run: park GETs on node 2 for requests no daemon serves yet, then kill it. (No ASSERT
+  // while the threads run: returning would destroy what they use.)
+  EXPECT_TRUE(eventually([&] { return ledger.createdCount() >= kRequests / 2; }));
   std::vector<std::string> watched;
   for (int i = 0; i < 10; ++i) watched.push_back(h.create(t, "late", "ping", "{}", i % 3));
   {
@@ -1394,7 +1396,9 @@ TEST(FaultShutdown, RollingRestartOfThreeNodesUnderLoadLosesNothing) {
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(h.node(n).terminate(10000), 0) << "node " << n;
     EXPECT_EQ(h.node(n).log().find("grace period over"), std::string::npos) << h.node(n).log();
-    ASSERT_TRUE(h.node(n).start());
+    bool started = h.node(n).start();  // no ASSERT while the load threads run
+    EXPECT_TRUE(started) << "node " << n;
+    if (!started) break;
     ports.set(n, h.port(n));
   }
   std::this_thread::sleep_for(1s);
