@@ -110,6 +110,7 @@ void Daemon::registerNext() {
 
 void Daemon::onRegistered(const HttpReply& reply) {
   register_call_ = 0;
+  if (stopping_) return;
   const std::string& rt = config_.runtimes[registered_];
   if (reply.ok()) {
     serverBack();
@@ -144,6 +145,7 @@ void Daemon::claim() {
 
 void Daemon::onClaim(const HttpReply& reply) {
   claim_call_ = 0;
+  if (stopping_) return;  // (its call is cancelled at shutdown; this is only a safety net)
   if (reply.status == 200) {
     rapidjson::Document doc;
     auto parsed = parseJson(reply.body, doc);

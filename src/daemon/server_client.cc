@@ -7,6 +7,7 @@
 #include <event2/keyvalq_struct.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -121,7 +122,7 @@ ServerClient::CallId ServerClient::post(const std::string& path, std::string bod
   const CallId id = next_id_++;
   evhttp_connection* conn = acquire(timeout_s);
   if (conn == nullptr) {
-    failed_.emplace_back(std::move(cb), HttpReply{0, "", "cannot create a connection"});
+    deferred_.push_back({id, std::move(cb), HttpReply{0, "", "cannot create a connection"}});
     event_active(release_event_, EV_TIMEOUT, 0);
     return id;
   }
@@ -141,14 +142,17 @@ ServerClient::CallId ServerClient::post(const std::string& path, std::string bod
   Call* raw = call.get();
   calls_.emplace(id, std::move(call));
   const std::string target = url_.base_path + path;
-  if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, target.c_str()) != 0) {
+  posting_ = true;
+  const int rc = evhttp_make_request(conn, req, EVHTTP_REQ_POST, target.c_str());
+  posting_ = false;
+  if (rc != 0) {
     // It could not even start (the callback may or may not have run already).
     auto it = calls_.find(id);
     if (it != calls_.end() && it->second.get() == raw) {
       Callback callback = std::move(it->second->cb);
       calls_.erase(it);
       releaseLater(conn, false);
-      failed_.emplace_back(std::move(callback), HttpReply{0, "", "cannot start the request"});
+      deferred_.push_back({id, std::move(callback), HttpReply{0, "", "cannot start the request"}});
       event_active(release_event_, EV_TIMEOUT, 0);
     }
   }
@@ -157,7 +161,12 @@ ServerClient::CallId ServerClient::post(const std::string& path, std::string bod
 
 void ServerClient::cancel(CallId id) {
   auto it = calls_.find(id);
-  if (it == calls_.end()) return;
+  if (it == calls_.end()) {
+    auto d = std::find_if(deferred_.begin(), deferred_.end(),
+                          [&](const Deferred& x) { return x.id == id; });
+    if (d != deferred_.end()) deferred_.erase(d);
+    return;
+  }
   // Not called from this connection's own callback (that call is already out of calls_), so the
   // connection can go now; its request goes with it, callback unrun.
   evhttp_connection_free(it->second->conn);
@@ -202,8 +211,13 @@ void ServerClient::onResponse(evhttp_request* req, void* arg) noexcept {
   if (it == self->calls_.end()) return;  // cancelled (cannot happen: cancel frees the request)
   Callback cb = std::move(call->cb);
   evhttp_connection* conn = call->conn;
+  const CallId call_id = call->id;
   self->calls_.erase(it);  // `call` is gone from here on
   self->releaseLater(conn, reply.status != 0);
+  if (self->posting_) {
+    self->deferred_.push_back({call_id, std::move(cb), std::move(reply)});
+    return;  // releaseLater activated the event that delivers it
+  }
   try {
     cb(std::move(reply));
   } catch (const std::exception& e) {
@@ -231,11 +245,12 @@ void ServerClient::onReleased(int, short, void* arg) noexcept {
       evhttp_connection_free(conn);
     }
   }
-  auto failed = std::move(self->failed_);
-  self->failed_.clear();
-  for (auto& [cb, reply] : failed) {
+  // One at a time from the member: a callback may cancel a later one (cancel() erases it here).
+  while (!self->deferred_.empty()) {
+    Deferred d = std::move(self->deferred_.front());
+    self->deferred_.erase(self->deferred_.begin());
     try {
-      cb(std::move(reply));
+      d.cb(std::move(d.reply));
     } catch (const std::exception& e) {
       spdlog::error("unexpected exception in an HTTP callback: {}", e.what());
     }

@@ -91,7 +91,16 @@ class ServerClient {
   std::unordered_map<CallId, std::unique_ptr<Call>> calls_;
   std::vector<evhttp_connection*> idle_;
   std::vector<std::pair<evhttp_connection*, bool>> releasing_;
-  std::vector<std::pair<Callback, HttpReply>> failed_;  // delivered at the next turn
+  // Replies delivered at the next turn: calls that could not start, and callbacks libevent runs
+  // from inside evhttp_make_request (a connect that fails at once) — a callback never runs
+  // inside post().
+  struct Deferred {
+    CallId id;
+    Callback cb;
+    HttpReply reply;
+  };
+  std::vector<Deferred> deferred_;
+  bool posting_ = false;  // inside evhttp_make_request
   event* release_event_;
 };
 
