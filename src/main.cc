@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     node::WorkerConfig wc{i, config->node_id, config->admin_token};
     workers.push_back(std::make_unique<node::Worker>(wc, *kinds, *endpoint, scripts, registry));
     registry.addWorker(&workers.back()->metrics());
-    auto bound = workers.back()->bind(config->listen_host, port);
+    auto bound = workers.back()->bind(config->listen_host, port, /*join=*/i > 0);
     if (!bound) {
       spdlog::critical("cannot listen on {}:{}: {}", config->listen_host, port, bound.error());
       return 1;

@@ -143,7 +143,7 @@ class HttpServer::Impl {
     if (http_ != nullptr) evhttp_free(http_);
   }
 
-  Result<int, std::string> bind(const std::string& host, int port) {
+  Result<int, std::string> bind(const std::string& host, int port, bool join) {
     if (http_ == nullptr) return fail(std::string("evhttp_new failed"));
     if (port < 0 || port > 65535) return fail("invalid port " + std::to_string(port));
     addrinfo hints{};
@@ -158,6 +158,21 @@ class HttpServer::Impl {
 
     std::string error = "no address";
     for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+      // SO_REUSEPORT lets any process of this user join a port: the first worker of a node
+      // first proves the port free with a plain bind, so a second node cannot silently share
+      // (and split) the port of a running one.
+      if (!join && port != 0) {
+        int probe = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (probe >= 0) setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        bool taken = probe >= 0 && ::bind(probe, ai->ai_addr, ai->ai_addrlen) != 0 &&
+                     errno == EADDRINUSE;
+        if (probe >= 0) close(probe);
+        if (taken) {
+          freeaddrinfo(found);
+          return fail("cannot listen on " + where + ": address already in use");
+        }
+      }
       // REUSEABLE_PORT (SO_REUSEPORT): one listener per worker on the same port, the kernel
       // spreading connections among them. CLOSE_ON_EXEC: the embedded redis-server child must
       // not inherit it.
@@ -278,8 +293,8 @@ HttpServer::HttpServer(event_base* base, ServerOptions options, OnRequest on_req
 
 HttpServer::~HttpServer() = default;
 
-Result<int, std::string> HttpServer::bind(const std::string& host, int port) {
-  return impl_->bind(host, port);
+Result<int, std::string> HttpServer::bind(const std::string& host, int port, bool join) {
+  return impl_->bind(host, port, join);
 }
 
 void HttpServer::stopListening() { impl_->stopListening(); }

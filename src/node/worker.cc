@@ -29,6 +29,7 @@ thread_local WorkerMetrics* t_metrics = nullptr;
 
 void countResponse(int status, uint32_t tag) {
   if (t_metrics != nullptr) t_metrics->countResponse(tag, status);
+  if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("-> {} (route tag {})", status, tag);
 }
 
 std::vector<std::string_view> kindNames(const KindTable& kinds) {
@@ -62,6 +63,9 @@ class Worker::Impl {
              [this] { return subscriber_.connected(); },
              [&registry] { return registry.scrape(); }},
         http_(base_, http::ServerOptions{}, [this](http::Request&& req, http::Responder&& res) {
+          // The access log, at debug: nothing per request at info.
+          SPDLOG_DEBUG("{} {} {} from {}", config_.index, http::methodName(req.method), req.path,
+                       req.peer);
           router_.dispatch(std::move(req), std::move(res));
         }) {
     subscriber_.setHandler(&waiters_);
@@ -105,7 +109,9 @@ class Worker::Impl {
     // Everything in flight has been failed by stop(); members go before the base.
   }
 
-  Result<int, std::string> bind(const std::string& host, int port) { return http_.bind(host, port); }
+  Result<int, std::string> bind(const std::string& host, int port, bool join) {
+    return http_.bind(host, port, join);
+  }
 
   // May be called from any thread (evthread_use_pthreads is on).
   void requestShutdown() { event_active(shutdown_ev_, EV_TIMEOUT, 0); }
@@ -176,8 +182,8 @@ Worker::~Worker() {
   event_base_free(base);
 }
 
-Result<int, std::string> Worker::bind(const std::string& host, int port) {
-  return impl_->bind(host, port);
+Result<int, std::string> Worker::bind(const std::string& host, int port, bool join) {
+  return impl_->bind(host, port, join);
 }
 
 void Worker::start() {

@@ -33,9 +33,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds host:port with SO_REUSEPORT (port 0: a free port). Returns the bound port. Several
-  // servers (one per worker) may bind the same port: bind the first with port 0, the others
-  // with the port it returned.
-  Result<int, std::string> bind(const std::string& host, int port);
+  // servers (one per worker) may bind the same port: bind the first with port 0 (or a fixed
+  // port, which must then be free), the others with `join` and the port it returned.
+  Result<int, std::string> bind(const std::string& host, int port, bool join = false);
 
   // Stops accepting new connections; requests already received are still answered.
   void stopListening();

@@ -39,7 +39,7 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Binds the HTTP port (before start()). Returns the bound port.
-  Result<int, std::string> bind(const std::string& host, int port);
+  Result<int, std::string> bind(const std::string& host, int port, bool join);
   // Runs the loop on a new thread.
   void start();
   // Thread-safe: stop listening, answer every parked call with its current state, finish the
