@@ -33,6 +33,17 @@ using namespace std::chrono_literals;
 
 std::vector<std::string> kindsArgs(const std::string& json) { return {"--kinds", json}; }
 
+// The same overrides for every built-in kind: a runtime's queues live as long as the
+// longest-lived kind allows, so all of them must be short for a run to reach its end state.
+std::string allKinds(const std::string& fields) {
+  std::string out = "{";
+  for (const char* kind :
+       {"ping", "model_list", "local_skill_list", "local_skill_import", "update"}) {
+    out += (out.size() > 1 ? ",\"" : "\"") + std::string(kind) + "\":" + fields;
+  }
+  return out + "}";
+}
+
 std::string claimBody(const std::vector<std::string>& rts, int wait, int max = 10) {
   std::string ids;
   for (const auto& rt : rts) ids += (ids.empty() ? "\"" : ",\"") + rt + "\"";
@@ -129,6 +140,14 @@ std::vector<std::string> lines(const std::string& text) {
     if (!line.empty()) out.push_back(line);
   }
   return out;
+}
+
+// The value of an unlabelled sample in Prometheus text ("name 3"), or -1.
+double metricValue(const std::string& text, const std::string& name) {
+  for (const auto& line : lines(text)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
 }
 
 long long usedMemory(RedisServer& redis) {
@@ -577,6 +596,11 @@ TEST(FaultRedis, RestartWithAofLosesNoAcknowledgedCreateAndKeepsWaitersParked) {
   h.redis().restart();
   for (int n = 0; n < 2; ++n) {
     EXPECT_TRUE(eventually([&] { return readyz(h.port(n)) == 200; })) << "node " << n;
+  }
+  for (int n = 0; n < 2; ++n) {
+    HttpClient m(h.port(n));
+    EXPECT_GE(metricValue(m.get("/metrics").body, "courier_redis_reconnects_total"), 1)
+        << "node " << n;
   }
   HttpClient c(h.port(1));
   for (const auto& id : ids) {
@@ -1129,13 +1153,14 @@ TEST(FaultIdempotency, TheThousandLiveBound) {
 // --- 7. bounded memory -------------------------------------------------------------------------
 
 // With short retentions, 2000 pings run through two nodes, and 30 more go to a runtime whose
-// daemon is gone and that nobody reads. Once retention (and the safety TTL of the orphans and of
-// the Idempotency-Key index: attempts x (pending + running timeout) + retention) has passed,
+// daemon is gone and that nobody reads. Once retention (and the safety TTL of the orphans, of the
+// Idempotency-Key index and of the runtimes' queues: attempts x (pending + running timeout) +
+// retention, of the longest-lived kind) has passed,
 // Redis holds no request record, no stream entry, no pending entry, and has as many keys as before
 // the run but for the emptied streams; the orphan read once ended as timeout.
 TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
-  Harness h(2, kindsArgs(R"({"ping":{"pending_timeout_ms":5000,"running_timeout_ms":5000,)"
-                         R"("retention_ms":1000,"max_attempts":1}})"));
+  Harness h(2, kindsArgs(allKinds(R"({"pending_timeout_ms":5000,"running_timeout_ms":5000,)"
+                                  R"("retention_ms":1000,"max_attempts":1})")));
   Tenant t = h.tenant();
   const std::vector<std::string> rts = {"rt0", "rt1"};
   for (const auto& rt : rts) h.runtime(t, rt);
