@@ -5,33 +5,58 @@ ARGV[3]  at most this many requests in all            ARGV[4]  "1": heartbeat cl
          is the running deadline at once: old daemons never extend)
 ARGV[5]  K, the number of kinds; ARGV[6 .. 5+2K] kind, per-kind cap — in the order to serve
 ARGV[6+2K ..] runtime ids
-Per runtime: marks it alive, applies its due deadlines, then per kind hands out redeliveries
-first (XCLAIM of the entry sitting in another consumer's PEL) and then new entries
-(XREADGROUP >), acking and deleting entries whose record ended or vanished, until the caps are
-reached or nothing is left — stopping at a dead entry would starve the live work behind it.
+Per runtime: marks it alive, applies its due deadlines, hands out redeliveries first (XCLAIM of
+the entry sitting in another consumer's PEL), then new entries per kind (XREADGROUP >), acking
+and deleting entries whose record ended or vanished, until the caps are reached or nothing is
+left — stopping at a dead entry would starve the live work behind it.
+This runs for every claim and every woken claim: it touches only what exists (a kind without a
+stream costs one EXISTS) and refreshes liveness only when it runs low.
 Returns: {"ok", ms to the runtimes' next deadline (-1: none),
           {id, runtime, kind, payload, attempt, lease deadline ms}...}
       or {"runtime_not_found", runtime id}
 ]]
 local P, consumer, total, heartbeat = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local nkinds = tonumber(ARGV[5])
-local kinds, caps = {}, {}
+local kinds, caps, taken = {}, {}, {}
 for i = 1, nkinds do
   kinds[i] = ARGV[4 + 2 * i]
-  caps[i] = tonumber(ARGV[5 + 2 * i])
+  caps[kinds[i]] = tonumber(ARGV[5 + 2 * i])
+  taken[kinds[i]] = 0
 end
 local rts = {}
 for i = 6 + 2 * nkinds, #ARGV do rts[#rts + 1] = ARGV[i] end
 local now = now_ms()
+
+local ALIVE_MS = 90000
+local ALIVE_REFRESH_BELOW_MS = 60000  -- last_seen_at is accurate to 30 s
+-- A consumer that holds nothing and has not claimed for this long is removed from the group
+-- (only here, where the script sees it holds nothing: DELCONSUMER drops pending entries).
+local CONSUMER_IDLE_MS = 120000
+local GC_EVERY_MS = 60000
 
 for _, rt in ipairs(rts) do
   if redis.call('EXISTS', rt_key(P, rt)) == 0 then return {'runtime_not_found', rt} end
 end
 
 local claimed = {}
--- A consumer that holds nothing and has not claimed for this long is removed from the group
--- (only here, where the script sees it holds nothing: DELCONSUMER drops pending entries).
-local CONSUMER_IDLE_MS = 120000
+
+local function room(kind)
+  return #claimed < total and caps[kind] ~= nil and taken[kind] < caps[kind]
+end
+
+local function claim_one(rt, id, kind, f)
+  -- f: the record's version, attempt, r_ms, l_ms, payload
+  local version, attempt = tonumber(f[1]) + 1, tonumber(f[2]) + 1
+  local rdl = now + tonumber(f[3])
+  local lease = heartbeat and rdl or math.min(now + tonumber(f[4]), rdl)
+  redis.call('HSET', req_key(P, id), 'status', 'running', 'version', version, 'attempt', attempt,
+             'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
+             'ext', heartbeat and '1' or '0')
+  redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
+  publish(P, rt, id, kind, 'running', version)
+  claimed[#claimed + 1] = {id, rt, kind, f[5], attempt, lease}
+  taken[kind] = taken[kind] + 1
+end
 
 local function forget_idle_consumers(sk)
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', sk, GROUP)) do
@@ -44,74 +69,78 @@ local function forget_idle_consumers(sk)
   end
 end
 
-local function claim_one(rt, id)
-  local rk = req_key(P, id)
-  local f = redis.call('HMGET', rk, 'version', 'attempt', 'r_ms', 'l_ms', 'kind', 'payload')
-  local version, attempt = tonumber(f[1]) + 1, tonumber(f[2]) + 1
-  local rdl = now + tonumber(f[3])
-  local lease = heartbeat and rdl or math.min(now + tonumber(f[4]), rdl)
-  redis.call('HSET', rk, 'status', 'running', 'version', version, 'attempt', attempt,
-             'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
-             'ext', heartbeat and '1' or '0')
-  redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
-  publish(P, rt, id, f[5], 'running', version)
-  claimed[#claimed + 1] = {id, rt, f[5], f[6], attempt, lease}
-end
-
 for _, rt in ipairs(rts) do
   local rtk = rt_key(P, rt)
-  redis.call('SET', rtk .. ':alive', '1', 'PX', 90000)
-  redis.call('HSET', rtk, 'last_seen', now)
+  if redis.call('PTTL', rtk .. ':alive') < ALIVE_REFRESH_BELOW_MS then
+    redis.call('SET', rtk .. ':alive', '1', 'PX', ALIVE_MS)
+    redis.call('HSET', rtk, 'last_seen', now)
+  end
   apply_due(P, rt, now)
 end
 
 for _, rt in ipairs(rts) do
+  if #claimed >= total then break end
   local rtk = rt_key(P, rt)
+  -- Redeliveries first: their entries are in a PEL already and '>' would never return them.
+  local rdk = rtk .. ':redeliver'
+  for _, id in ipairs(redis.call('ZRANGE', rdk, 0, -1)) do
+    if #claimed >= total then break end
+    local rk = req_key(P, id)
+    local f = redis.call('HMGET', rk, 'status', 'entry', 'kind', 'version', 'attempt', 'r_ms',
+                         'l_ms', 'payload')
+    local kind = f[3]
+    if f[1] ~= 'pending' then
+      redis.call('ZREM', rdk, id)
+    elseif room(kind) then
+      redis.call('ZREM', rdk, id)
+      local sk = stream_key(P, rt, kind)
+      local moved = redis.call('XCLAIM', sk, GROUP, consumer, 0, f[2], 'JUSTID')
+      if #moved == 0 then
+        -- The entry left the PEL (its stream expired): queue it afresh for '>' below.
+        if redis.call('EXISTS', sk) == 0 then
+          redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM')
+        end
+        redis.call('HSET', rk, 'entry', redis.call('XADD', sk, '*', 'id', id))
+      else
+        claim_one(rt, id, kind, {f[4], f[5], f[6], f[7], f[8]})
+      end
+    end
+  end
+  -- Then new entries, kind by kind in serving order, until the caps or the streams run dry.
   for k = 1, nkinds do
     local kind = kinds[k]
-    local want = math.min(caps[k], total - #claimed)
     local sk = stream_key(P, rt, kind)
-    local got = 0
-    -- Redeliveries first: their entries are in the PEL already and '>' would never return them.
-    if want > 0 then
-      local rdk = rtk .. ':redeliver:' .. kind
-      for _, id in ipairs(redis.call('ZRANGE', rdk, 0, want - 1)) do
-        redis.call('ZREM', rdk, id)
-        local rk = req_key(P, id)
-        local f = redis.call('HMGET', rk, 'status', 'entry')
-        if f[1] == 'pending' then
-          local moved = redis.call('XCLAIM', sk, GROUP, consumer, 0, f[2], 'JUSTID')
-          if #moved == 0 then
-            -- The entry left the PEL (its stream expired): queue it afresh for '>' below.
-            if redis.call('EXISTS', sk) == 0 then
-              redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM')
-            end
-            redis.call('HSET', rk, 'entry', redis.call('XADD', sk, '*', 'id', id))
+    if room(kind) and redis.call('EXISTS', sk) == 1 then
+      while room(kind) do
+        local want = math.min(caps[kind] - taken[kind], total - #claimed)
+        local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', want, 'STREAMS',
+                               sk, '>')
+        if not res or #res[1][2] == 0 then break end
+        for _, e in ipairs(res[1][2]) do
+          local entry, id = e[1], e[2][2]
+          local f = redis.call('HMGET', req_key(P, id), 'status', 'entry', 'version', 'attempt',
+                               'r_ms', 'l_ms', 'payload')
+          if f[1] == 'pending' and f[2] == entry then
+            claim_one(rt, id, kind, {f[3], f[4], f[5], f[6], f[7]})
           else
-            claim_one(rt, id)
-            got = got + 1
+            redis.call('XACK', sk, GROUP, entry)
+            redis.call('XDEL', sk, entry)
           end
         end
       end
     end
-    -- Then new entries, until the cap or the stream is drained.
-    while got < want and redis.call('EXISTS', sk) == 1 do
-      local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', want - got,
-                             'STREAMS', sk, '>')
-      if not res or #res[1][2] == 0 then break end
-      for _, e in ipairs(res[1][2]) do
-        local entry, id = e[1], e[2][2]
-        local f = redis.call('HMGET', req_key(P, id), 'status', 'entry')
-        if f[1] == 'pending' and f[2] == entry then
-          claim_one(rt, id)
-          got = got + 1
-        else
-          redis.call('XACK', sk, GROUP, entry)
-          redis.call('XDEL', sk, entry)
-        end
-      end
+  end
+end
+
+-- Now and then, when there was nothing to hand out, drop consumers that hold nothing.
+local gc_at = #claimed == 0 and tonumber(redis.call('HGET', rt_key(P, rts[1]), 'gc_at') or '0')
+if gc_at and now - gc_at >= GC_EVERY_MS then
+  redis.call('HSET', rt_key(P, rts[1]), 'gc_at', now)
+  for _, rt in ipairs(rts) do
+    for k = 1, nkinds do
+      local sk = stream_key(P, rt, kinds[k])
+      if redis.call('EXISTS', sk) == 1 then forget_idle_consumers(sk) end
     end
-    if got == 0 and redis.call('EXISTS', sk) == 1 then forget_idle_consumers(sk) end
   end
 end
 

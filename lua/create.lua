@@ -10,6 +10,7 @@ ARGV[13] "1": coalesce with a pending request of this kind (local_skill_list)
 ARGV[14] "1": at most one live request of this kind per runtime (update)
 ARGV[15] bound on live requests per runtime (1000)
 ARGV[16] "1": only the runtime's owner may create this kind
+ARGV[17] the longest a request of any kind can live (ms): the TTL of the runtime's queues
 Returns: {"created"|"existing", record (11 fields, see record_reply), next deadline in ms}
      or {"runtime_not_found"} {"runtime_offline"} {"idempotency_key_reused"}
         {"update_in_progress"} {"queue_full"} {"forbidden"}
@@ -76,10 +77,11 @@ redis.call('HSET', rk, 'id', id, 'rt', rt, 'kind', kind, 'status', 'pending', 'v
            'ret_ms', ret_ms, 'max_att', max_att, 'idem', idem)
 redis.call('PEXPIRE', rk, safety)
 redis.call('ZADD', rtk .. ':deadlines', pdl, id)
--- A runtime's queues expire once it has been idle longer than any request can live.
-for _, k in ipairs({sk, rtk .. ':deadlines', rtk .. ':redeliver:' .. kind}) do
-  if redis.call('PTTL', k) < safety then redis.call('PEXPIRE', k, safety) end
-end
+-- A runtime's queues expire once it has been idle longer than any of their requests can live:
+-- the kind's stream after this kind's life, the deadline set (all kinds) after the longest.
+local queue_ttl = tonumber(ARGV[17])
+redis.call('PEXPIRE', sk, safety)  -- a stream holds one kind: its requests live this long
+redis.call('PEXPIRE', rtk .. ':deadlines', queue_ttl)
 if idem_key then redis.call('SET', idem_key, id, 'PX', safety) end
 if ARGV[13] == '1' then redis.call('SET', rtk .. ':coalesce:' .. kind, id, 'PX', safety) end
 if ARGV[14] == '1' then redis.call('SET', rtk .. ':active:' .. kind, id, 'PX', safety) end

@@ -6,7 +6,7 @@ of them (P is the prefix "courier:{ws:W}:"):
   P.."rt:"..R..":alive"          string  liveness, PX 90 s, refreshed by claims
   P.."rt:"..R..":q:"..KIND       stream  one entry {id=ID} per live request; group "daemons"
   P.."rt:"..R..":deadlines"      zset    live request id → its next deadline (ms, Redis clock)
-  P.."rt:"..R..":redeliver:"..KIND zset  requests back in pending whose entry sits in a PEL
+  P.."rt:"..R..":redeliver"      zset    requests back in pending whose entry sits in a PEL
   P.."req:"..ID                  hash    the record (see record_reply) + hidden fields
   P.."rt:"..R..":events"         channel wake-ups {"id","kind","status","version"}
 
@@ -83,7 +83,7 @@ local function end_request(P, id, status, result, err, now)
   end
   local rtk = rt_key(P, rt)
   redis.call('ZREM', rtk .. ':deadlines', id)
-  redis.call('ZREM', rtk .. ':redeliver:' .. kind, id)
+  redis.call('ZREM', rtk .. ':redeliver', id)
   redis.call('PEXPIRE', rk, ret_ms)
   publish(P, rt, id, kind, status, version)
 end
@@ -110,7 +110,11 @@ local function back_to_pending(P, id, now, give_back_attempt)
   redis.call('HSET', rk, unpack(fields))
   local rtk = rt_key(P, rt)
   redis.call('ZADD', rtk .. ':deadlines', pdl, id)
-  redis.call('ZADD', rtk .. ':redeliver:' .. kind, now, id)
+  redis.call('ZADD', rtk .. ':redeliver', now, id)
+  -- Redeliveries are rare: give the set the queues' TTL, so a runtime whose daemon never comes
+  -- back leaves nothing behind.
+  local ttl = redis.call('PTTL', rtk .. ':deadlines')
+  if ttl > 0 then redis.call('PEXPIRE', rtk .. ':redeliver', ttl) end
   publish(P, rt, id, kind, 'pending', version)
 end
 

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+
 #include "courier/util/json.h"
 
 namespace courier {
@@ -23,6 +25,15 @@ KindTable KindTable::builtin() {
       {"ping", Creator::kMember, 30 * kSec, 30 * kSec, 2 * kMin, 15 * kSec, 3, false, false},
   };
   return t;
+}
+
+int64_t KindTable::longestLifeMs() const {
+  int64_t longest = 0;
+  for (const auto& k : kinds_) {
+    longest = std::max(longest, k.max_attempts * (k.pending_timeout_ms + k.running_timeout_ms) +
+                                    k.retention_ms);
+  }
+  return longest;
 }
 
 const KindSpec* KindTable::find(std::string_view name) const {

@@ -155,7 +155,8 @@ void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
                                    k.coalesce ? "1" : "0",
                                    k.exclusive ? "1" : "0",
                                    std::to_string(kMaxLiveRequestsPerRuntime),
-                                   k.creator == Creator::kRuntimeOwner ? "1" : "0"};
+                                   k.creator == Creator::kRuntimeOwner ? "1" : "0",
+                                   std::to_string(kinds_.longestLifeMs())};
   runScript<CreateOutcome>("create", {rtKey(a.workspace, a.runtime_id)}, std::move(args),
                            std::move(cb), [this](const Reply& r) -> ApiResult<CreateOutcome> {
                              std::string s = statusOf(r);

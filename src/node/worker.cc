@@ -144,8 +144,11 @@ class Worker::Impl {
     if (late) spdlog::warn("worker {}: shutdown grace period over", self->config_.index);
     event_del(self->drain_ev_);
     self->subscriber_.stop();
-    self->redis_.stop();
-    event_base_loopexit(self->base_, nullptr);
+    self->redis_.stop();  // fails what is still in flight: those calls answer 503 now
+    // Answers just sent sit in evhttp's output buffers: give the loop a moment to write them
+    // before it stops and the connections are freed.
+    timeval flush{0, 200 * 1000};
+    event_base_loopexit(self->base_, &flush);
   }
 
   WorkerConfig config_;

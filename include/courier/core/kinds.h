@@ -39,6 +39,8 @@ class KindTable {
   // In the order a heartbeat serves them: update, model_list, local_skill_list,
   // local_skill_import, then ping.
   const std::vector<KindSpec>& all() const { return kinds_; }
+  // The longest a request of any kind can live: every attempt timing out, then retention.
+  int64_t longestLifeMs() const;
 
  private:
   std::vector<KindSpec> kinds_;
