@@ -53,18 +53,19 @@ void Auth::authenticate(const http::Request& req, Caller::Kind want,
     }
     return cb(Caller{Caller::Kind::kAdmin, "", ""});
   }
-  std::string sha = sha256Hex(*token);
+  // The cache is keyed by the token itself (it lives only in this process's memory, like the
+  // request that carried it): a hit costs no SHA-256. Only a miss hashes and asks Redis.
   int64_t now = monotonicMs();
-  if (auto it = cache_.find(sha); it != cache_.end() && it->second.expires_ms > now) {
+  if (auto it = cache_.find(*token); it != cache_.end() && it->second.expires_ms > now) {
     if (!it->second.info) return cb(fail(unauthorized()));
     return cb(check(*it->second.info, want));
   }
-  store_.lookupToken(sha, [this, sha, want, cb = std::move(cb)](
-                              ApiResult<std::optional<TokenInfo>> r) {
+  store_.lookupToken(sha256Hex(*token), [this, token = *token, want, cb = std::move(cb)](
+                                            ApiResult<std::optional<TokenInfo>> r) {
     if (!r) return cb(fail(r.error()));
     if (cache_.size() >= kCacheMax) cache_.clear();
     // Unknown tokens are not cached: a guessing client must not fill the cache.
-    if (*r) cache_[sha] = Cached{*r, monotonicMs() + kCacheMs};
+    if (*r) cache_[token] = Cached{*r, monotonicMs() + kCacheMs};
     if (!*r) return cb(fail(unauthorized()));
     cb(check(**r, want));
   });

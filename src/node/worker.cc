@@ -38,6 +38,16 @@ std::vector<std::string_view> kindNames(const KindTable& kinds) {
   return names;
 }
 
+// epoll's changelist folds the add/remove pairs of one loop turn (hiredis re-arms its write
+// event per command, parked requests add and remove their socket watch) into one epoll_ctl.
+event_base* newEventBase() {
+  event_config* cfg = event_config_new();
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+  event_base* base = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  return base != nullptr ? base : event_base_new();
+}
+
 }  // namespace
 
 class Worker::Impl {
@@ -46,7 +56,7 @@ class Worker::Impl {
        const redis::ScriptRegistry& scripts, const MetricsRegistry& registry)
       : config_(std::move(config)),
         metrics_(kindNames(kinds), kMaxRoutes),
-        base_(event_base_new()),
+        base_(newEventBase()),
         redis_(base_, endpoint, scripts),
         subscriber_(base_, endpoint, redis_,
                     "courier:node:" + config_.node_id + ":" + std::to_string(config_.index) +
