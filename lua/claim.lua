@@ -116,6 +116,7 @@ for _, rt in ipairs(rts) do
         local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', want, 'STREAMS',
                                sk, '>')
         if not res or #res[1][2] == 0 then break end
+        local drained = #res[1][2] < want  -- fewer than asked: nothing more to read
         for _, e in ipairs(res[1][2]) do
           local entry, id = e[1], e[2][2]
           local f = redis.call('HMGET', req_key(P, id), 'status', 'entry', 'version', 'attempt',
@@ -127,6 +128,7 @@ for _, rt in ipairs(rts) do
             redis.call('XDEL', sk, entry)
           end
         end
+        if drained then break end
       end
     end
   end

@@ -159,10 +159,14 @@ local function import_skill(result_json)
   return 'completed', '{"skill":' .. skill_json(sk, files_json) .. '}', ''
 end
 
-local owner = redis.call('HMGET', rk, 'rt', 'kind')
-if owner[1] ~= rt or (ARGV[8] ~= '' and owner[2] ~= ARGV[8]) then return {'not_found'} end
-apply_deadline(P, rt, id, now)
-local f = redis.call('HMGET', rk, 'status', 'attempt', 'kind')
+local f = redis.call('HMGET', rk, 'status', 'attempt', 'kind', 'rt')
+if f[4] ~= rt or (ARGV[8] ~= '' and f[3] ~= ARGV[8]) then return {'not_found'} end
+-- A deadline that is due is applied first (the report may come too late).
+local due = redis.call('ZSCORE', rt_key(P, rt) .. ':deadlines', id)
+if due and tonumber(due) <= now then
+  apply_deadline(P, rt, id, now)
+  f = redis.call('HMGET', rk, 'status', 'attempt', 'kind', 'rt')
+end
 if f[1] == 'cancelled' then return {'cancelled'} end
 if is_terminal(f[1]) then return {'ignored'} end
 if f[2] == '0' or (attempt ~= '' and attempt ~= f[2]) then return {'lease_lost'} end

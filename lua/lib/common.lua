@@ -65,8 +65,11 @@ end
 -- TTL and publishes the change.
 local function end_request(P, id, status, result, err, now)
   local rk = req_key(P, id)
-  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms', 'created')
+  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms', 'created',
+                       'status', 'attempt')
   local rt, kind, entry, version, ret_ms = f[1], f[2], f[3], tonumber(f[4]) + 1, f[5]
+  -- Only a pending request can sit in the redelivery set (a running one just left it).
+  local maybe_redelivery = f[7] == 'pending'
   ENDED[#ENDED + 1] = kind
   ENDED[#ENDED + 1] = status
   ENDED[#ENDED + 1] = now - tonumber(f[6])
@@ -83,7 +86,7 @@ local function end_request(P, id, status, result, err, now)
   end
   local rtk = rt_key(P, rt)
   redis.call('ZREM', rtk .. ':deadlines', id)
-  redis.call('ZREM', rtk .. ':redeliver', id)
+  if maybe_redelivery then redis.call('ZREM', rtk .. ':redeliver', id) end
   redis.call('PEXPIRE', rk, ret_ms)
   publish(P, rt, id, kind, status, version)
 end
