@@ -64,7 +64,6 @@ Daemon::~Daemon() {
 }
 
 void Daemon::start() {
-  std::vector<std::string> dirs;
   for (const auto& d : config_.skills_dirs) {
     std::error_code ec;
     if (!std::filesystem::is_directory(d, ec)) {
