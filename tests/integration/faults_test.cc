@@ -6,7 +6,8 @@
 // Everything runs against real processes (redis-server and node binaries) over loopback. No test
 // asserts on timing: conditions are awaited with bounded loops and generous deadlines, and every
 // HTTP call is bounded by its client's timeout, so a hang fails a test instead of stalling it.
-// Tests that are too heavy for the sanitizer pass of CI carry "Soak" in their suite name.
+// All of them are light enough for CI's sanitizer pass (about a minute with ASan nodes), so none
+// carries "Soak" in its name; the long run is scripts/soak.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -240,10 +241,10 @@ HttpResponse failover(Pool& pool, const Ports& ports, int first, int tries,
 }
 
 struct LoadOptions {
-  int tries = 3;            // nodes a call may try (2 = "retried once on another node")
-  int claim_wait = 5;       // seconds
+  int tries = 3;       // nodes a call may try (2 = "retried once on another node")
+  int claim_wait = 5;  // seconds
   int claim_max = 10;
-  bool extend = false;      // extend each lease before reporting
+  bool extend = false;  // extend each lease before reporting
 };
 
 // Creates one ping on `rt`, starting at node `first` and failing over while a node is
@@ -256,15 +257,18 @@ std::string createOne(const Ports& ports, Pool& pool, const Tenant& t, const std
   int used = 0;
   HttpResponse r;
   for (int backoff = 0; backoff < 400; ++backoff) {
-    r = failover(pool, ports, first, o.tries, [&](HttpClient& c) {
-      return c.post("/api/runtimes/" + rt + "/requests", R"({"kind":"ping"})", h);
-    }, &used);
+    r = failover(
+        pool, ports, first, o.tries,
+        [&](HttpClient& c) {
+          return c.post("/api/runtimes/" + rt + "/requests", R"({"kind":"ping"})", h);
+        },
+        &used);
     if (r.status != 429) break;
     std::this_thread::sleep_for(20ms);  // the live bound: let the daemons catch up
   }
   if (r.status != 201 && r.status != 200) {
-    ledger.fail("create " + key + " after " + std::to_string(used) + " node(s): " +
-                std::to_string(r.status) + " " + r.body);
+    ledger.fail("create " + key + " after " + std::to_string(used) +
+                " node(s): " + std::to_string(r.status) + " " + r.body);
     return "";
   }
   std::string id = field(r, "id");
@@ -290,10 +294,13 @@ void runDaemon(const Ports& ports, int home, const Tenant& t, const std::vector<
   Pool pool;
   while (!stop()) {
     int used = 0;
-    HttpResponse r = failover(pool, ports, home, o.tries, [&](HttpClient& c) {
-      return c.post("/api/daemon/claim", claimBody(rts, o.claim_wait, o.claim_max),
-                    daemonHeaders(t.daemon_token, consumer));
-    }, &used);
+    HttpResponse r = failover(
+        pool, ports, home, o.tries,
+        [&](HttpClient& c) {
+          return c.post("/api/daemon/claim", claimBody(rts, o.claim_wait, o.claim_max),
+                        daemonHeaders(t.daemon_token, consumer));
+        },
+        &used);
     if (r.status != 200) {
       if (o.tries < ports.size()) {
         ledger.fail("claim by " + consumer + " failed on " + std::to_string(used) +
@@ -309,10 +316,13 @@ void runDaemon(const Ports& ports, int home, const Tenant& t, const std::vector<
       }
       if (got.attempt > 1) ++ledger.redeliveries;
       if (o.extend) {
-        HttpResponse e = failover(pool, ports, home, o.tries, [&](HttpClient& c) {
-          return c.post(leasePath(got.runtime_id, got.id), attemptBody(got.attempt),
-                        auth(t.daemon_token));
-        }, &used);
+        HttpResponse e = failover(
+            pool, ports, home, o.tries,
+            [&](HttpClient& c) {
+              return c.post(leasePath(got.runtime_id, got.id), attemptBody(got.attempt),
+                            auth(t.daemon_token));
+            },
+            &used);
         if (e.status == 409) continue;  // lease lost or ended: another attempt has it
         if (e.status != 200) {
           ledger.fail("extend " + got.id + ": " + std::to_string(e.status) + " " + e.body);
@@ -374,8 +384,8 @@ void expectEveryRequestCompletedOnce(const Ports& ports, const std::vector<int>&
         const auto& [rt, id] = created[i];
         HttpResponse r;
         for (int round = 0; round < 3; ++round) {
-          r = pool.at(ports[live[(w + round) % live.size()]]).get(reqPath(rt, id) + "?wait=10",
-                                                                  auth(t.user_token));
+          r = pool.at(ports[live[(w + round) % live.size()]])
+                  .get(reqPath(rt, id) + "?wait=10", auth(t.user_token));
           if (r.status == 200 && terminal(field(r, "status"))) break;
         }
         std::string problem;
@@ -441,15 +451,13 @@ TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
 
   std::vector<std::thread> daemons;
   for (int i = 0; i < kDaemons; ++i) {
-    daemons.emplace_back([&, i] {
-      runDaemon(ports, i % 3, t, rts, "d" + std::to_string(i), o, ledger, stop);
-    });
+    daemons.emplace_back(
+        [&, i] { runDaemon(ports, i % 3, t, rts, "d" + std::to_string(i), o, ledger, stop); });
   }
   std::vector<std::thread> frontends;
   for (int i = 0; i < kFrontends; ++i) {
-    frontends.emplace_back([&, i] {
-      runFrontend(ports, t, rts, "f" + std::to_string(i), kPerFrontend, o, ledger);
-    });
+    frontends.emplace_back(
+        [&, i] { runFrontend(ports, t, rts, "f" + std::to_string(i), kPerFrontend, o, ledger); });
   }
 
   // Mid-run: park GETs on node 2 for requests no daemon serves yet, then kill it. (No ASSERT
@@ -483,9 +491,7 @@ TEST(FaultNodeKill, SigkillOneOfThreeNodesMidRunLosesNothing) {
       return c.get(reqPath("late", id) + "?wait=20", auth(t.user_token));
     }));
   }
-  std::thread late_daemon([&] {
-    runDaemon(ports, 0, t, {"late"}, "late", o, ledger, stop);
-  });
+  std::thread late_daemon([&] { runDaemon(ports, 0, t, {"late"}, "late", o, ledger, stop); });
 
   for (auto& th : frontends) th.join();
   frontends_done = true;
@@ -518,19 +524,18 @@ TEST(FaultNodeKill, ClaimOfADeadNodeIsRedeliveredAfterTheLease) {
   std::this_thread::sleep_for(300ms);  // parked (if not, the claim below finds it pending)
   std::string id = h.create(t, "rt1", "ping", "{}", 0);
   HttpClient c(h.port(0));
-  ASSERT_TRUE(eventually([&] {
-    return field(c.get(reqPath("rt1", id), auth(t.user_token)), "status") == "running";
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return field(c.get(reqPath("rt1", id), auth(t.user_token)), "status") == "running"; }));
   h.node(1).kill9();
   lost.close();
-  auto got = claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 10),
-                              daemonHeaders(t.daemon_token, "alive")));
+  auto got = claimedOf(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 10), daemonHeaders(t.daemon_token, "alive")));
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].id, id);
   EXPECT_EQ(got[0].attempt, 2);
-  EXPECT_EQ(field(c.post(resultPath("rt1", id), reportBody(2, "alive"), auth(t.daemon_token)),
-                  "status"),
-            "ok");
+  EXPECT_EQ(
+      field(c.post(resultPath("rt1", id), reportBody(2, "alive"), auth(t.daemon_token)), "status"),
+      "ok");
   EXPECT_EQ(field(c.get(reqPath("rt1", id), auth(t.user_token)), "status"), "completed");
 }
 
@@ -540,7 +545,8 @@ TEST(FaultNodeKill, ClaimOfADeadNodeIsRedeliveredAfterTheLease) {
 // outage every call fails fast with 503 store_unavailable and Retry-After, /readyz says 503, and
 // parked GETs and claims stay parked; once Redis is back, /readyz says 200, every create that was
 // acknowledged before the kill is there, a GET parked before the outage returns `completed` after
-// a report sent once Redis is back, and a claim parked before the outage is woken by a create.
+// a report sent once Redis is back, a claim parked before the outage is woken by a create, and
+// /metrics counts the reconnect.
 TEST(FaultRedis, RestartWithAofLosesNoAcknowledgedCreateAndKeepsWaitersParked) {
   Harness h(2, {}, RedisServer::Options{.appendonly = true});
   Tenant t = h.tenant();
@@ -613,9 +619,9 @@ TEST(FaultRedis, RestartWithAofLosesNoAcknowledgedCreateAndKeepsWaitersParked) {
   bool reported = false;
   for (int round = 0; round < 20 && !reported; ++round) {
     for (const auto& got : claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 5, 100),
-                                             daemonHeaders(t.daemon_token, "d")))) {
-      auto r = c.post(resultPath("rt1", got.id), reportBody(got.attempt, "d"),
-                      auth(t.daemon_token));
+                                            daemonHeaders(t.daemon_token, "d")))) {
+      auto r =
+          c.post(resultPath("rt1", got.id), reportBody(got.attempt, "d"), auth(t.daemon_token));
       EXPECT_EQ(field(r, "status"), "ok") << r.body;
       reported = reported || got.id == watched;
     }
@@ -649,8 +655,8 @@ TEST(FaultRedis, StallAnswers503ThenRecovers) {
     return c.get(reqPath("rt1", id) + "?wait=45", auth(t.user_token));
   });
   std::this_thread::sleep_for(300ms);
-  long long live_before = h.redis().cmdInt(
-      {"ZCARD", "courier:{ws:" + t.workspace + "}:rt:rt1:deadlines"});
+  long long live_before =
+      h.redis().cmdInt({"ZCARD", "courier:{ws:" + t.workspace + "}:rt:rt1:deadlines"});
 
   h.redis().pause();
   HttpClient c(h.port());
@@ -690,7 +696,7 @@ TEST(FaultRedis, StallAnswers503ThenRecovers) {
   bool reported = false;
   for (int round = 0; round < 5 && !reported; ++round) {
     for (const auto& got : claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                                             daemonHeaders(t.daemon_token, "d")))) {
+                                            daemonHeaders(t.daemon_token, "d")))) {
       EXPECT_EQ(field(c.post(resultPath("rt1", got.id), reportBody(got.attempt, "d"),
                              auth(t.daemon_token)),
                       "status"),
@@ -714,8 +720,8 @@ TEST(FaultRedis, DebugSleepThenARetriedReportEndsTheRequestOnce) {
   std::string id = h.create(t, "rt1");
   HttpClient c(h.port());
   c.setTimeoutMs(15000);
-  auto got = claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                              daemonHeaders(t.daemon_token, "d")));
+  auto got = claimedOf(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "d")));
   ASSERT_EQ(got.size(), 1u);
   ASSERT_EQ(c.post(leasePath("rt1", id), attemptBody(1), auth(t.daemon_token)).status, 200);
 
@@ -771,8 +777,7 @@ TEST(FaultLostClaim, DaemonThatNeverExtendsLosesItsAttemptToAnotherConsumer) {
   EXPECT_EQ(report.status, 409);
   EXPECT_EQ(field(report, "code"), "lease_lost");
 
-  EXPECT_EQ(field(second.post(resultPath("rt1", id), reportBody(2, "second"),
-                              auth(t.daemon_token)),
+  EXPECT_EQ(field(second.post(resultPath("rt1", id), reportBody(2, "second"), auth(t.daemon_token)),
                   "status"),
             "ok");
   auto rec = second.get(reqPath("rt1", id), auth(t.user_token));
@@ -794,10 +799,11 @@ TEST(FaultLostClaim, ClaimWhoseClientHangsUpAtOnceIsNotStranded) {
     {
       HttpClient gone(h.port());
       std::string body = claimBody({"rt1"}, 5);
-      ASSERT_TRUE(gone.sendRaw("POST /api/daemon/claim HTTP/1.1\r\nHost: x\r\n"
-                               "Authorization: Bearer " + t.daemon_token +
-                               "\r\nX-Courier-Consumer: gone\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n" + body));
+      ASSERT_TRUE(
+          gone.sendRaw("POST /api/daemon/claim HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer " +
+                       t.daemon_token + "\r\nX-Courier-Consumer: gone\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body));
       gone.close();
     }
     HttpClient c(h.port());
@@ -851,10 +857,10 @@ TEST(FaultExactlyOnce, RacingReportsOfOneAttemptRecordExactlyOne) {
   for (int i = 0; i < kReporters; ++i) {
     reports.push_back(std::async(std::launch::async, [&, i] {
       start.arrive_and_wait();
-      return clients[i]->post(resultPath("rt1", id),
-                              reportBody(1, "r" + std::to_string(i),
-                                         i % 2 ? "failed" : "completed"),
-                              auth(t.daemon_token));
+      return clients[i]->post(
+          resultPath("rt1", id),
+          reportBody(1, "r" + std::to_string(i), i % 2 ? "failed" : "completed"),
+          auth(t.daemon_token));
     }));
   }
   int oks = 0, ignored = 0, winner = -1;
@@ -900,8 +906,8 @@ TEST(FaultExactlyOnce, ReportRacingLeaseExpiry) {
       std::string rt = "rt" + std::to_string(i);
       HttpClient a(h.port(0));
       a.setTimeoutMs(20000);
-      auto created = a.post("/api/runtimes/" + rt + "/requests", R"({"kind":"ping"})",
-                            auth(t.user_token));
+      auto created =
+          a.post("/api/runtimes/" + rt + "/requests", R"({"kind":"ping"})", auth(t.user_token));
       std::string id = field(created, "id");
       auto first = claimedOf(a.post("/api/daemon/claim", claimBody({rt}, 5),
                                     daemonHeaders(t.daemon_token, "a" + std::to_string(i))));
@@ -925,8 +931,8 @@ TEST(FaultExactlyOnce, ReportRacingLeaseExpiry) {
         rb = b.post(resultPath(rt, id), reportBody(got[0].attempt, "b"), auth(t.daemon_token));
       }
       int oks = (field(ra, "status") == "ok") + (field(rb, "status") == "ok");
-      EXPECT_EQ(oks, 1) << rt << ": a " << ra.status << " " << ra.body << "; b " << rb.status
-                        << " " << rb.body;
+      EXPECT_EQ(oks, 1) << rt << ": a " << ra.status << " " << ra.body << "; b " << rb.status << " "
+                        << rb.body;
       auto rec = a.get(reqPath(rt, id), auth(t.user_token));
       EXPECT_EQ(field(rec, "status"), "completed") << rec.body;
       std::string winner = field(ra, "status") == "ok" ? "a" : "b";
@@ -1141,8 +1147,8 @@ TEST(FaultIdempotency, TheThousandLiveBound) {
   EXPECT_EQ(field(full, "code"), "queue_full");
   EXPECT_TRUE(full.header("Retry-After").has_value());
 
-  auto got = claimedOf(c.post("/api/daemon/claim", claimBody({"rt1"}, 0, 5),
-                              daemonHeaders(t.daemon_token, "d")));
+  auto got = claimedOf(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 0, 5), daemonHeaders(t.daemon_token, "d")));
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", auth(t.user_token)).status,
             429);
@@ -1194,15 +1200,13 @@ TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
   };
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] {
-      runDaemon(ports, i % 2, t, rts, "d" + std::to_string(i), o, ledger, stop);
-    });
+    threads.emplace_back(
+        [&, i] { runDaemon(ports, i % 2, t, rts, "d" + std::to_string(i), o, ledger, stop); });
   }
   std::vector<std::thread> frontends;
   for (int i = 0; i < 4; ++i) {
-    frontends.emplace_back([&, i] {
-      runFrontend(ports, t, rts, "f" + std::to_string(i), 500, o, ledger);
-    });
+    frontends.emplace_back(
+        [&, i] { runFrontend(ports, t, rts, "f" + std::to_string(i), 500, o, ledger); });
   }
   for (auto& th : frontends) th.join();
   frontends_done = true;
@@ -1216,8 +1220,7 @@ TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
   // Streams hold only live requests: the served ones are empty as soon as all have ended.
   for (const auto& rt : rts) {
     EXPECT_EQ(redis.cmdInt({"XLEN", prefix + "rt:" + rt + ":q:ping"}), 0) << rt;
-    EXPECT_EQ(lines(redis.cmd({"XPENDING", prefix + "rt:" + rt + ":q:ping", "daemons"})).at(0),
-              "0")
+    EXPECT_EQ(lines(redis.cmd({"XPENDING", prefix + "rt:" + rt + ":q:ping", "daemons"})).at(0), "0")
         << rt;
   }
   auto orphan = orphan_read.get();
@@ -1227,10 +1230,10 @@ TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
   auto keysLike = [&](const std::string& pattern) { return lines(redis.cmd({"KEYS", pattern})); };
   // Records expire after their retention (or, never ended, their safety TTL); the
   // Idempotency-Key index entries the frontends made expire with the safety TTL too.
-  EXPECT_TRUE(eventually([&] {
-    return keysLike("*:req:*").empty() && keysLike("*:idem:*").empty();
-  }, 30000)) << keysLike("*:req:*").size() << " request records and "
-             << keysLike("*:idem:*").size() << " idempotency keys left";
+  EXPECT_TRUE(eventually(
+      [&] { return keysLike("*:req:*").empty() && keysLike("*:idem:*").empty(); }, 30000))
+      << keysLike("*:req:*").size() << " request records and " << keysLike("*:idem:*").size()
+      << " idempotency keys left";
   long long streams = 0;
   for (const auto& key : keysLike("*")) {
     if (redis.cmd({"TYPE", key}) != "stream") continue;
@@ -1246,11 +1249,14 @@ TEST(FaultMemory, RequestsAndStreamsExpireAfterRetention) {
   }
   // DBSIZE also counts keys whose TTL has passed until Redis's expiry cycle reclaims them.
   long long keys_after = 0;
-  EXPECT_TRUE(eventually([&] {
-    keys_after = redis.cmdInt({"DBSIZE"});
-    return keys_after <= keys_before + streams;
-  }, 15000)) << keys_after << " keys, " << keys_before << " before the run; now:\n"
-             << redis.cmd({"KEYS", "*"});
+  EXPECT_TRUE(eventually(
+      [&] {
+        keys_after = redis.cmdInt({"DBSIZE"});
+        return keys_after <= keys_before + streams;
+      },
+      15000))
+      << keys_after << " keys, " << keys_before << " before the run; now:\n"
+      << redis.cmd({"KEYS", "*"});
   std::cout << "[ info ] keys: " << keys_before << " before, " << peak_keys << " after the load, "
             << keys_after << " after retention (" << streams << " empty streams); used_memory "
             << usedMemory(redis) << " bytes\n";
@@ -1266,8 +1272,8 @@ TEST(FaultMemory, ParkedCallsOfVanishedClientsAreReleased) {
   std::string id = h.create(t, "rt1");
   auto fds = [&] {
     int n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(
-             "/proc/" + std::to_string(h.node().pid()) + "/fd")) {
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(h.node().pid()) + "/fd")) {
       (void)e;
       ++n;
     }
@@ -1317,8 +1323,8 @@ TEST(FaultShutdown, SigtermAnswersEveryParkedCallWithItsStateAndExitsZero) {
   h.runtime(t, "idle");
   for (int i = 0; i < 7; ++i) h.create(t, "rt1");
   HttpClient d(h.port(0));
-  auto got = claimedOf(d.post("/api/daemon/claim", claimBody({"rt1"}, 0, 100),
-                              daemonHeaders(t.daemon_token, "d")));
+  auto got = claimedOf(
+      d.post("/api/daemon/claim", claimBody({"rt1"}, 0, 100), daemonHeaders(t.daemon_token, "d")));
   ASSERT_EQ(got.size(), 7u);
   // Parked on node 1: GETs for terminal on the seven running requests, GETs with version=2
   // (woken by the next change) on two of them, and claims on the idle runtime.
@@ -1375,10 +1381,10 @@ TEST(FaultShutdown, SigtermAnswersEveryParkedCallWithItsStateAndExitsZero) {
   }
   // The clients go to the surviving node and get the results there.
   for (const auto& g : got) {
-    ASSERT_EQ(field(d.post(resultPath("rt1", g.id), reportBody(g.attempt, "d"),
-                           auth(t.daemon_token)),
-                    "status"),
-              "ok");
+    ASSERT_EQ(
+        field(d.post(resultPath("rt1", g.id), reportBody(g.attempt, "d"), auth(t.daemon_token)),
+              "status"),
+        "ok");
     auto r = d.get(reqPath("rt1", g.id) + "?wait=10", auth(t.user_token));
     EXPECT_EQ(field(r, "status"), "completed") << r.body;
   }
@@ -1437,9 +1443,8 @@ TEST(FaultShutdown, RollingRestartOfThreeNodesUnderLoadLosesNothing) {
   };
   std::vector<std::thread> daemons;
   for (int i = 0; i < 3; ++i) {
-    daemons.emplace_back([&, i] {
-      runDaemon(ports, i, t, rts, "d" + std::to_string(i), o, ledger, stop);
-    });
+    daemons.emplace_back(
+        [&, i] { runDaemon(ports, i, t, rts, "d" + std::to_string(i), o, ledger, stop); });
   }
   // Frontends: create, then long-poll the request until it ends, re-issuing the GET when a
   // shutting-down node answers it early with the current state.
@@ -1449,17 +1454,21 @@ TEST(FaultShutdown, RollingRestartOfThreeNodesUnderLoadLosesNothing) {
       Pool pool;
       for (int k = 0; !restarts_done || k < 20; ++k) {
         const std::string& rt = rts[k % 2];
-        std::string id = createOne(ports, pool, t, rt, "f" + std::to_string(i) + "-" +
-                                   std::to_string(k), i + k, o, ledger);
+        std::string id =
+            createOne(ports, pool, t, rt, "f" + std::to_string(i) + "-" + std::to_string(k), i + k,
+                      o, ledger);
         if (id.empty()) continue;  // recorded as a failure
         for (int round = 0; round < 10; ++round) {
           int used = 0;
-          auto r = failover(pool, ports, i + k, o.tries, [&](HttpClient& c) {
-            return c.get(reqPath(rt, id) + "?wait=10", auth(t.user_token));
-          }, &used);
+          auto r = failover(
+              pool, ports, i + k, o.tries,
+              [&](HttpClient& c) {
+                return c.get(reqPath(rt, id) + "?wait=10", auth(t.user_token));
+              },
+              &used);
           if (r.status != 200) {
-            ledger.fail("GET " + id + " after " + std::to_string(used) + " node(s): " +
-                        std::to_string(r.status) + " " + r.body);
+            ledger.fail("GET " + id + " after " + std::to_string(used) +
+                        " node(s): " + std::to_string(r.status) + " " + r.body);
             break;
           }
           if (terminal(field(r, "status"))) break;
