@@ -170,7 +170,7 @@ class HttpServer::Impl {
         if (probe >= 0) close(probe);
         if (taken) {
           freeaddrinfo(found);
-          return fail("cannot listen on " + where + ": address already in use");
+          return fail("cannot listen on " + where + ": " + std::strerror(EADDRINUSE));
         }
       }
       // REUSEABLE_PORT (SO_REUSEPORT): one listener per worker on the same port, the kernel

@@ -549,7 +549,9 @@ TEST(HttpServerBindTest, TwoServersOnTwoLoopsShareOnePort) {
     });
     auto port = a.bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.error();
-    auto port_b = b.bind("127.0.0.1", *port);
+    // Without `join`, a fixed port must be free: another server already holds it.
+    EXPECT_FALSE(b.bind("127.0.0.1", *port).ok());
+    auto port_b = b.bind("127.0.0.1", *port, /*join=*/true);
     ASSERT_TRUE(port_b.ok()) << port_b.error();
     EXPECT_EQ(*port_b, *port);
 
