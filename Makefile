@@ -28,6 +28,9 @@ LAYERS := util http redis core api node
 LIB_SRCS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.cc))
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/lua_scripts.o
 DAEMON_SRCS := $(wildcard src/daemon/*.cc)
+# The daemon without its main(), so test binaries (GoogleTest brings main) can link it.
+DAEMON_LIB_SRCS := $(filter-out src/daemon/main.cc,$(DAEMON_SRCS))
+DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(wildcard src/bench/*.cc)
 TEST_SRCS := $(wildcard tests/*/*_test.cc) $(wildcard tests/support/*.cc)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
@@ -69,7 +72,7 @@ $(BUILD)/courier-daemon: $(DAEMON_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
 $(BUILD)/courier-bench: $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/courier-tests: $(TEST_OBJS) $(LIB_OBJS)
+$(BUILD)/courier-tests: $(TEST_OBJS) $(LIB_OBJS) $(DAEMON_LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
 
 # One test binary per layer, linked with only the layers it depends on, so a layer can be built
@@ -80,13 +83,15 @@ LAYER_DEPS_redis := util redis
 LAYER_DEPS_core := util redis core
 LAYER_DEPS_api := util http redis core api
 LAYER_DEPS_integration := util
-LAYER_DEPS_daemon := util
+LAYER_DEPS_daemon := util daemon
 LAYER_DEPS_bench := util
 SUPPORT_OBJS := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/support/*.cc))
 # (No '%' inside the secondary expansion: make would replace it with the stem first.)
 objs_of = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(1))))
+# A layer's objects without a program's main(), which would replace GoogleTest's.
+not_main = $(filter-out $(BUILD)/obj/src/daemon/main.o $(BUILD)/obj/src/bench/main.o,$(1))
 $(BUILD)/test-%: $$(call objs_of,$$(wildcard tests/$$*/*_test.cc)) $(SUPPORT_OBJS) \
-    $$(foreach l,$$(LAYER_DEPS_$$*),$$(call objs_of,$$(wildcard src/$$(l)/*.cc))) \
+    $$(call not_main,$$(foreach l,$$(LAYER_DEPS_$$*),$$(call objs_of,$$(wildcard src/$$(l)/*.cc)))) \
     $(BUILD)/obj/gen/lua_scripts.o
 	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
 
