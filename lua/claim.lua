@@ -39,6 +39,7 @@ for _, rt in ipairs(rts) do
 end
 
 local claimed = {}
+local function rtk_of(rt) return rt_key(P, rt) end
 
 local function room(kind)
   return #claimed < total and caps[kind] ~= nil and taken[kind] < caps[kind]
@@ -53,7 +54,11 @@ local function claim_one(rt, id, kind, f)
              'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
              'ext', heartbeat and '1' or '0')
   redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
-  publish(P, rt, id, kind, 'running', version)
+  -- The wake-up carries the lease: claims parked elsewhere set their timers by it, so a
+  -- lease that lapses (the daemon crashed) is redelivered on time.
+  redis.call('PUBLISH', rtk_of(rt) .. ':events',
+             cjson.encode({id = id, kind = kind, status = 'running', version = version,
+                           next_ms = lease - now}))
   claimed[#claimed + 1] = {id, rt, kind, f[5], attempt, lease}
   taken[kind] = taken[kind] + 1
 end
@@ -94,11 +99,16 @@ for _, rt in ipairs(rts) do
     elseif room(kind) then
       redis.call('ZREM', rdk, id)
       local sk = stream_key(P, rt, kind)
-      local moved = redis.call('XCLAIM', sk, GROUP, consumer, 0, f[2], 'JUSTID')
+      -- XCLAIM on a missing stream is an error that would abort the script: check first.
+      local moved = {}
+      if redis.call('EXISTS', sk) == 1 then
+        moved = redis.call('XCLAIM', sk, GROUP, consumer, 0, f[2], 'JUSTID')
+      end
       if #moved == 0 then
         -- The entry left the PEL (its stream expired): queue it afresh for '>' below.
         if redis.call('EXISTS', sk) == 0 then
           redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM')
+          redis.call('PEXPIRE', sk, redis.call('PTTL', rk))
         end
         redis.call('HSET', rk, 'entry', redis.call('XADD', sk, '*', 'id', id))
       else

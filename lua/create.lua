@@ -49,6 +49,9 @@ if redis.call('EXISTS', rtk .. ':alive') == 0 then return {'runtime_offline'} en
 if ARGV[13] == '1' then
   local other = redis.call('GET', rtk .. ':coalesce:' .. kind)
   if other and redis.call('HGET', req_key(P, other), 'status') == 'pending' then
+    -- A retry with this key must find the same request, even once it is claimed.
+    local ttl = redis.call('PTTL', req_key(P, other))
+    if idem_key and ttl > 0 then redis.call('SET', idem_key, other, 'PX', ttl) end
     return existing(other)
   end
 end
@@ -80,8 +83,13 @@ redis.call('ZADD', rtk .. ':deadlines', pdl, id)
 -- A runtime's queues expire once it has been idle longer than any of their requests can live:
 -- the kind's stream after this kind's life, the deadline set (all kinds) after the longest.
 local queue_ttl = tonumber(ARGV[17])
-redis.call('PEXPIRE', sk, safety)  -- a stream holds one kind: its requests live this long
-redis.call('PEXPIRE', rtk .. ':deadlines', queue_ttl)
+-- TTLs only ever grow here (GT): nodes with other --kinds must not cut a live request's queue
+-- short. A key that has no TTL yet (just created) gets one with NX.
+local function extend_ttl(key, ms)
+  if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
+end
+extend_ttl(sk, safety)  -- a stream holds one kind: its requests live this long
+extend_ttl(rtk .. ':deadlines', queue_ttl)
 if idem_key then redis.call('SET', idem_key, id, 'PX', safety) end
 if ARGV[13] == '1' then redis.call('SET', rtk .. ':coalesce:' .. kind, id, 'PX', safety) end
 if ARGV[14] == '1' then redis.call('SET', rtk .. ':active:' .. kind, id, 'PX', safety) end

@@ -1,8 +1,9 @@
 --[[ Give back a claim whose daemon hung up before it got the reply: not a delivery.
 KEYS[1]  the request's hash
 ARGV[1]  P   ARGV[2] runtime id   ARGV[3] request id   ARGV[4] attempt   ARGV[5] consumer
-The request returns to pending with its attempt and pending deadline as before the claim, and
-the next claim re-hands it (XCLAIM) at once, with no lease wait.
+The request returns to pending with its pending deadline as before the claim, the release does
+not count against its attempts, and the next claim hands it out (XCLAIM) at once, with no lease
+wait, as the next attempt number (attempt numbers only grow: they fence reports).
 Returns: {"ok"} or {"ignored"} (it moved on meanwhile: ended, extended, or another attempt)
 ]]
 local P, rt, id = ARGV[1], ARGV[2], ARGV[3]

@@ -13,8 +13,8 @@ of them (P is the prefix "courier:{ws:W}:"):
 Record hidden fields: creator, consumer, entry (stream entry id), pdl (pending deadline), lease
 (lease deadline of the current attempt), rdl (running deadline of the current attempt), ext (1
 once the current attempt extended its lease, or was claimed by a heartbeat), p_ms, r_ms, l_ms,
-ret_ms, max_att (the kind's parameters, frozen at creation), idem (idempotency key), rel (set by
-release: the next claim re-hands the same attempt number).
+ret_ms, max_att (the kind's parameters, frozen at creation), idem (idempotency key), rel (claims
+given back by a release: they do not count against max_att).
 ]]
 
 local GROUP = 'daemons'
@@ -101,10 +101,11 @@ local function back_to_pending(P, id, now, give_back_attempt)
   local fields = {'status', 'pending', 'version', version, 'updated', now, 'consumer', '',
                   'lease', '', 'rdl', '', 'ext', '0'}
   if give_back_attempt then
-    -- A release is not a delivery: the attempt and the pending deadline are as before.
+    -- A release is not a delivery: it does not count against the attempts, and the pending
+    -- deadline is as before. The attempt number itself still only grows, so no two consumers
+    -- ever hold the same attempt (a "gone" client may only have half-closed its socket).
     pdl = tonumber(f[5])
-    fields[#fields + 1] = 'attempt'
-    fields[#fields + 1] = tonumber(f[6]) - 1
+    redis.call('HINCRBY', rk, 'rel', 1)
   else
     pdl = now + tonumber(f[4])
     fields[#fields + 1] = 'pdl'
@@ -126,7 +127,7 @@ local function apply_deadline(P, rt, id, now)
   local rk = req_key(P, id)
   local dk = rt_key(P, rt) .. ':deadlines'
   local f = redis.call('HMGET', rk, 'status', 'pdl', 'lease', 'rdl', 'ext', 'attempt', 'max_att',
-                       'p_ms', 'r_ms', 'l_ms')
+                       'p_ms', 'r_ms', 'l_ms', 'rel')
   local status = f[1]
   if not status or is_terminal(status) then
     redis.call('ZREM', dk, id)
@@ -146,7 +147,8 @@ local function apply_deadline(P, rt, id, now)
   if now >= rdl then
     end_request(P, id, 'timeout', nil, 'daemon did not finish within ' .. human_ms(f[9]), now)
   elseif not ext and now >= lease then
-    if tonumber(f[6]) < tonumber(f[7]) then
+    -- Deliveries so far: attempts handed out, less those given back by a release.
+    if tonumber(f[6]) - tonumber(f[11] or '0') < tonumber(f[7]) then
       back_to_pending(P, id, now, false)
     else
       end_request(P, id, 'timeout', nil,
