@@ -70,6 +70,25 @@ ApiResult<std::optional<bool>> boolField(const rapidjson::Value& obj, const char
   return std::optional<bool>(it->value.GetBool());
 }
 
+void filterMcpServers(rapidjson::Value& result) {
+  if (!result.IsObject()) return;
+  auto servers = result.FindMember("mcp_servers");
+  if (servers == result.MemberEnd() || !servers->value.IsArray()) return;
+  auto& list = servers->value;
+  for (auto it = list.Begin(); it != list.End();) {
+    if (!it->IsObject()) {
+      it = list.Erase(it);
+      continue;
+    }
+    for (auto m = it->MemberBegin(); m != it->MemberEnd();) {
+      std::string_view name(m->name.GetString(), m->name.GetStringLength());
+      bool kept = name == "name" || name == "transport" || name == "source" || name == "enabled";
+      m = kept ? m + 1 : it->EraseMember(m);
+    }
+    ++it;
+  }
+}
+
 ApiResult<Unit> checkId(std::string_view id, std::string_view what) {
   if (isValidId(id)) return Unit{};
   return fail(apiError(Errc::kInvalidId,

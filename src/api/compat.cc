@@ -111,6 +111,7 @@ std::string pickResult(const rapidjson::Document& doc,
       out.AddMember(key, rapidjson::Value(fb, a), a);
     }
   }
+  filterMcpServers(out);
   return toJson(out);
 }
 

@@ -30,7 +30,12 @@ void copyFields(Document& out, const std::string& json, std::initializer_list<co
   for (auto& m : src.GetObject()) {
     bool wanted = names.size() == 0;
     for (const char* n : names) wanted = wanted || m.name == n;
-    if (!wanted || out.HasMember(m.name)) continue;
+    // The record's own fields win over same-named fields of the payload or result.
+    bool reserved = false;
+    for (const char* r : {"id", "runtime_id", "status", "error", "created_at", "updated_at"}) {
+      reserved = reserved || m.name == r;
+    }
+    if (!wanted || reserved || out.HasMember(m.name)) continue;
     out.AddMember(Value(m.name, a), Value(m.value, a), a);
   }
 }
@@ -168,8 +173,12 @@ void addCompatFrontendRoutes(http::Router& router, Context& ctx) {
         if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
         auto wait = waitParam(req);
         if (!wait) return sendError(res, wait.error());
-        parkGet(ctx, {caller.workspace, rt, id, std::nullopt, k.kind, &renderCompat}, *wait * 1000,
-                req.fd, std::move(res));
+        // Imports and updates are the runtime owner's (COMPAT.md): others get 403.
+        std::string owner_only = ctx.kinds.find(k.kind)->creator == Creator::kRuntimeOwner
+                                     ? caller.user_id
+                                     : std::string();
+        parkGet(ctx, {caller.workspace, rt, id, std::nullopt, k.kind, &renderCompat, owner_only},
+                *wait * 1000, req.fd, std::move(res));
       });
     });
   }

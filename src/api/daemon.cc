@@ -204,6 +204,7 @@ void reportResult(Context& ctx, http::Request&& req, http::Params&& params,
       if (!it->value.IsObject()) {
         return sendError(res, Errc::kInvalidBody, "field \"result\" must be a JSON object");
       }
+      filterMcpServers(it->value);
       result = toJson(it->value);
     }
     ReportArgs args{caller.workspace, rt, id, **attempt, **status, std::move(result),

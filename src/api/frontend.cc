@@ -68,6 +68,7 @@ class GetWaiter final : public Waiter {
         id_(std::move(spec.id)),
         version_(spec.version),
         kind_(spec.kind),
+        owner_only_user_(std::move(spec.owner_only_user)),
         render_(spec.render != nullptr ? spec.render : &renderRecord),
         channels_{eventsChannel(ws_, rt_)},
         fd_(fd),
@@ -85,6 +86,12 @@ class GetWaiter final : public Waiter {
 
   void check(bool final, Done done) override {
     ctx_.store.get(ws_, rt_, id_, [this, final, done = std::move(done)](ApiResult<RecordRead> r) {
+      if (r && !owner_only_user_.empty() && r->runtime_owner != owner_only_user_) {
+        reply([](http::Responder& res) {
+          sendError(res, Errc::kForbidden, "insufficient permissions");
+        });
+        return done(Outcome::kAnswered, -1);
+      }
       if (!r) {
         if (r.error().code == Errc::kStoreUnavailable) return done(Outcome::kUnavailable, -1);
         reply([&](http::Responder& res) { sendError(res, r.error()); });
@@ -99,7 +106,7 @@ class GetWaiter final : public Waiter {
       if (!satisfied && !final) return done(Outcome::kPark, r->next_deadline_ms);
       reply([&](http::Responder& res) { res.send(200, render_(rec)); });
       done(Outcome::kAnswered, -1);
-    });
+    }, !owner_only_user_.empty());
   }
 
   void abandon(std::string_view code) override {
@@ -128,6 +135,7 @@ class GetWaiter final : public Waiter {
   std::string ws_, rt_, id_;
   std::optional<int64_t> version_;
   std::string kind_;
+  std::string owner_only_user_;
   std::string (*render_)(const Record&);
   std::vector<std::string> channels_;
   int fd_;
@@ -198,7 +206,7 @@ void getRequest(Context& ctx, http::Request&& req, http::Params&& params, http::
     if (!wait) return sendError(res, wait.error());
     auto version = versionParam(req);
     if (!version) return sendError(res, version.error());
-    parkGet(ctx, {caller.workspace, rt, id, *version, "", nullptr}, *wait * 1000, req.fd,
+    parkGet(ctx, {caller.workspace, rt, id, *version, "", nullptr, ""}, *wait * 1000, req.fd,
             std::move(res));
   });
 }

@@ -46,7 +46,7 @@ ApiResult<RecordRead> parseRecordRead(const Reply& r, size_t at) {
   if (!r.isArray() || r.elements.size() < at + 2 || !r.elements[at].isArray()) {
     return fail(apiError(Errc::kStoreError, "unexpected reply from the store"));
   }
-  RecordRead read{parseRecord(r.elements[at]), r.elements[at + 1].asInt(-1)};
+  RecordRead read{parseRecord(r.elements[at]), r.elements[at + 1].asInt(-1), ""};
   if (read.record.id.empty()) return fail(apiError(Errc::kNotFound, "request not found"));
   return read;
 }
@@ -238,12 +238,16 @@ void Store::report(const ReportArgs& a, Callback<ReportOutcome> cb) {
 }
 
 void Store::get(const std::string& ws, const std::string& rt, const std::string& id,
-                Callback<RecordRead> cb) {
-  runScript<RecordRead>("get", {reqKey(ws, id)}, {prefix(ws), rt, id}, std::move(cb),
-                        [](const Reply& r) -> ApiResult<RecordRead> {
+                Callback<RecordRead> cb, bool with_owner) {
+  runScript<RecordRead>("get", {reqKey(ws, id)}, {prefix(ws), rt, id, with_owner ? "1" : "0"},
+                        std::move(cb), [](const Reply& r) -> ApiResult<RecordRead> {
                           std::string s = statusOf(r);
                           if (s != "ok") return fail(scriptError(s));
-                          return parseRecordRead(r, 1);
+                          auto read = parseRecordRead(r, 1);
+                          if (read && r.elements.size() > 3) {
+                            read->runtime_owner = r.elements[3].text();
+                          }
+                          return read;
                         });
 }
 

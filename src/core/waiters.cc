@@ -23,6 +23,8 @@ bool parseWakeEvent(std::string_view json, WakeEvent* out) {
   auto version = doc.FindMember("version");
   if (version == doc.MemberEnd() || !version->value.IsInt64()) return false;
   out->version = version->value.GetInt64();
+  auto next = doc.FindMember("next_ms");
+  out->next_ms = next != doc.MemberEnd() && next->value.IsInt64() ? next->value.GetInt64() : -1;
   return str("id", &out->id) && str("kind", &out->kind) && str("status", &out->status);
 }
 
@@ -34,7 +36,11 @@ struct Waiters::Entry {
   State state = State::kSubscribing;
   bool dirty = false;        // a wake-up arrived while a check was in flight
   bool final_check = false;  // the check in flight must answer
+  // Checked before its channels were acknowledged, because the subscriber was down: it must
+  // not park as if wake-ups could reach it, and is checked again once they are acknowledged.
+  bool awaiting_ack = false;
   int64_t wait_until_ms = 0; // monotonic
+  int64_t timer_due_ms = 0;  // monotonic: when the armed timer fires
   event* timer = nullptr;
 
   ~Entry() {
@@ -98,7 +104,19 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
   }
   // Wait for the acknowledgements; if they never come, the wait running out still answers.
   e.state = Entry::State::kSubscribing;
-  timeval tv{wait_ms / 1000, static_cast<suseconds_t>((wait_ms % 1000) * 1000)};
+  armTimer(e, wait_ms);
+  if (!subscriber_.connected()) {
+    // The subscriber is down (reconnecting): acknowledgements may take a while. Read the state
+    // now, so that a call whose answer already exists does not wait for them.
+    e.awaiting_ack = true;
+    startCheck(id, false);
+  }
+}
+
+void Waiters::armTimer(Entry& e, int64_t ms) {
+  ms = std::max<int64_t>(0, ms);
+  e.timer_due_ms = monotonicMs() + ms;
+  timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
   evtimer_add(e.timer, &tv);
 }
 
@@ -141,6 +159,11 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
   }
   if (e.dirty) return startCheck(id, false);
   if (over) return startCheck(id, true);
+  if (e.awaiting_ack) {
+    // Not satisfied, and no wake-up can reach it yet: back to waiting for the acknowledgements.
+    e.state = Entry::State::kSubscribing;
+    return armTimer(e, e.wait_until_ms - monotonicMs());
+  }
   park(e, next_deadline_ms);
 }
 
@@ -150,8 +173,7 @@ void Waiters::park(Entry& e, int64_t next_deadline_ms) {
   // Wake a little after the deadline Redis reported, so it is due when the check runs.
   constexpr int64_t kDeadlineSlackMs = 5;
   if (next_deadline_ms >= 0) ms = std::min(ms, next_deadline_ms + kDeadlineSlackMs);
-  timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
-  evtimer_add(e.timer, &tv);
+  armTimer(e, ms);
 }
 
 void Waiters::onTimer(int, short, void* arg) noexcept {
@@ -165,21 +187,24 @@ void Waiters::onTimer(int, short, void* arg) noexcept {
   }
 }
 
-void Waiters::wake(Entry& e) {
+bool Waiters::wake(Entry& e) {
   switch (e.state) {
     case Entry::State::kSubscribing:
-      return;  // it reads state once its channels are acknowledged
+      return true;  // it reads state once its channels are acknowledged
     case Entry::State::kChecking:
       e.dirty = true;
-      return;
+      return true;
     case Entry::State::kParked:
       if (e.waiter->peekGone()) {
         e.waiter->gone_ = true;
         e.waiter->onClientGone();
-        return finish(e.id);
+        finish(e.id);
+        return false;
       }
-      return startCheck(e.id, false);
+      startCheck(e.id, false);
+      return true;
   }
+  return true;
 }
 
 void Waiters::onClientLeft(uint64_t id) {
@@ -274,9 +299,10 @@ void Waiters::onSubscribed(const std::string& name) {
     auto e = entries_.find(id);
     if (e == entries_.end()) continue;
     Entry& entry = *e->second;
+    bool all = true;
+    for (const auto& ch : entry.waiter->channels()) all = all && subscriber_.isSubscribed(ch);
+    if (all) entry.awaiting_ack = false;
     if (entry.state == Entry::State::kSubscribing) {
-      bool all = true;
-      for (const auto& ch : entry.waiter->channels()) all = all && subscriber_.isSubscribed(ch);
       if (all) startCheck(id, false);
     } else {
       // Subscribed again after a reconnect: wake-ups may have been lost meanwhile.
@@ -316,9 +342,23 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
           entry.dirty = true;
           concerned = true;
         } else if (entry.state == Entry::State::kParked && !woke_one) {
-          woke_one = true;
           concerned = true;
-          wake(entry);
+          woke_one = wake(entry);  // a claim whose client left passes the wake-up on
+        }
+      }
+    }
+  } else if (ev.status == "running" && ev.next_ms >= 0) {
+    // A claim elsewhere took work with a lease: parked claims here must look again when it
+    // runs out (if its daemon crashed, the work is theirs), not only when their wait ends.
+    auto c = channels_.find(name);
+    if (c != channels_.end()) {
+      int64_t due = monotonicMs() + ev.next_ms + 5;
+      for (uint64_t id : c->second->waiters) {
+        auto e = entries_.find(id);
+        if (e == entries_.end() || !e->second->waiter->requestId().empty()) continue;
+        Entry& entry = *e->second;
+        if (entry.state == Entry::State::kParked && due < entry.timer_due_ms) {
+          armTimer(entry, due - monotonicMs());
         }
       }
     }

@@ -105,7 +105,8 @@ TEST(Compat, OldWebAppAndOldDaemonListSkillsAndImport) {
   ASSERT_EQ(daemon.post("/api/daemon/runtimes/rt1/local-skills/" + id + "/result",
                         R"({"status":"completed","skills":[{"key":"pdf","name":"PDF",)"
                         R"("source_path":"/s/pdf","provider":"claude","file_count":2}],)"
-                        R"("mcp_servers":[{"name":"fs","enabled":true}]})",
+                        R"("mcp_servers":[{"name":"fs","enabled":true,"command":"npx fs",)"
+                        R"("env":{"TOKEN":"secret"},"url":"http://x"},"junk"]})",
                         auth(t.daemon_token))
                 .status,
             200);
@@ -114,6 +115,10 @@ TEST(Compat, OldWebAppAndOldDaemonListSkillsAndImport) {
   EXPECT_STREQ(d["status"].GetString(), "completed");
   EXPECT_STREQ(d["skills"][0]["key"].GetString(), "pdf");
   EXPECT_STREQ(d["mcp_servers"][0]["name"].GetString(), "fs");
+  // Never a command, URL or environment (COMPAT.md): only name, transport, source, enabled.
+  EXPECT_EQ(d["mcp_servers"].Size(), 1u);
+  EXPECT_EQ(d["mcp_servers"][0].MemberCount(), 2u) << done.body;
+  EXPECT_EQ(done.body.find("secret"), std::string::npos);
   EXPECT_TRUE(d["supported"].GetBool());
   EXPECT_FALSE(d["mcp_supported"].GetBool());
 
@@ -174,6 +179,10 @@ TEST(Compat, OldFrontendErrorsAndCancelledShowsAsFailed) {
   EXPECT_EQ(field(up, "target_version"), "2.0");
   std::string uid = field(up, "id");
   ASSERT_EQ(web.del("/api/runtimes/rt1/requests/" + uid, auth(t.user_token)).status, 200);
+  // Updates are the runtime owner's: another member may not read one either.
+  auto peek = web.get("/api/runtimes/rt1/update/" + uid, auth(bob));
+  EXPECT_EQ(peek.status, 403);
+  EXPECT_EQ(field(peek, "error"), "insufficient permissions");
   auto rec = web.get("/api/runtimes/rt1/update/" + uid, auth(t.user_token));
   EXPECT_EQ(field(rec, "status"), "failed");
   EXPECT_EQ(field(rec, "error"), "cancelled");

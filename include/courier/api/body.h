@@ -28,6 +28,10 @@ ApiResult<std::optional<int64_t>> intField(const rapidjson::Value& obj, const ch
                                            bool required, int64_t min, int64_t max);
 ApiResult<std::optional<bool>> boolField(const rapidjson::Value& obj, const char* name);
 
+// COMPAT.md: an MCP server entry is {name, transport?, source?, enabled} — never a command,
+// URL or environment. Drops every other field (and non-object entries) of result.mcp_servers.
+void filterMcpServers(rapidjson::Value& result);
+
 // An id in a path or body: [A-Za-z0-9_-]{1,64}, else invalid_id naming `what`.
 ApiResult<Unit> checkId(std::string_view id, std::string_view what);
 

@@ -63,6 +63,8 @@ struct GetSpec {
   std::optional<int64_t> version;
   std::string kind;
   std::string (*render)(const Record&) = nullptr;
+  // Non-empty: only this user, if they own the runtime, may read it (403 otherwise).
+  std::string owner_only_user;
 };
 void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res);
 

@@ -37,6 +37,7 @@ struct Record {
 struct RecordRead {
   Record record;
   int64_t next_deadline_ms = -1;
+  std::string runtime_owner;  // only when asked for (Store::get with_owner)
 };
 
 struct CreateArgs {
@@ -149,7 +150,7 @@ class Store {
               int64_t attempt, Callback<int64_t> cb);
   void report(const ReportArgs& args, Callback<ReportOutcome> cb);
   void get(const std::string& ws, const std::string& rt, const std::string& id,
-           Callback<RecordRead> cb);
+           Callback<RecordRead> cb, bool with_owner = false);
   void cancel(const std::string& ws, const std::string& rt, const std::string& id,
               Callback<Record> cb);
 

@@ -38,6 +38,7 @@ struct WakeEvent {
   std::string kind;
   std::string status;
   int64_t version = 0;
+  int64_t next_ms = -1;  // "running" wake-ups: ms to the new lease deadline (-1: none)
   bool terminal() const { return status != "pending" && status != "running"; }
 };
 
@@ -135,7 +136,9 @@ class Waiters : public redis::Subscriber::Handler {
   void onClientLeft(uint64_t id);
   void onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadline_ms);
   void park(Entry& e, int64_t next_deadline_ms);
-  void wake(Entry& e);
+  // Starts a check of a woken waiter; false if it turned out to be gone (and was finished).
+  bool wake(Entry& e);
+  void armTimer(Entry& e, int64_t ms);
   void finish(uint64_t id);
   void retain(const std::string& channel, uint64_t id);
   void releaseChannel(const std::string& channel, uint64_t id);
