@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
     return true;
   };
   for (int i = 0; i < 500 && !all_ready(); ++i) usleep(10 * 1000);
-  if (!all_ready()) spdlog::warn("Redis at {} is not ready yet; serving 503 until it is",
-                                 endpoint->describe());
+  if (!all_ready())
+    spdlog::warn("Redis at {} is not ready yet; serving 503 until it is", endpoint->describe());
   {
     auto level = spdlog::default_logger()->level();
     spdlog::default_logger()->set_level(spdlog::level::info);

@@ -91,8 +91,7 @@ void filterMcpServers(rapidjson::Value& result) {
 
 ApiResult<Unit> checkId(std::string_view id, std::string_view what) {
   if (isValidId(id)) return Unit{};
-  return fail(apiError(Errc::kInvalidId,
-                       std::string(what) + " must match [A-Za-z0-9_-]{1,64}"));
+  return fail(apiError(Errc::kInvalidId, std::string(what) + " must match [A-Za-z0-9_-]{1,64}"));
 }
 
 ApiResult<int64_t> waitParam(const http::Request& req) {

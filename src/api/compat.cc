@@ -43,8 +43,8 @@ std::string renderHeartbeat(const std::vector<ClaimedRequest>& reqs, bool batch)
   std::vector<std::string> imports;
   for (const auto& c : reqs) {
     if (c.kind == "update") {
-      out += ",\"pending_update\":" + idObject(c, "target_version",
-                                                payloadString(c.payload, "target_version"));
+      out += ",\"pending_update\":" +
+             idObject(c, "target_version", payloadString(c.payload, "target_version"));
     } else if (c.kind == "model_list") {
       out += ",\"pending_model_list\":" + idObject(c);
     } else if (c.kind == "local_skill_list") {
@@ -69,30 +69,31 @@ std::string renderHeartbeat(const std::vector<ClaimedRequest>& reqs, bool batch)
 void heartbeat(Context& ctx, http::Request&& req, http::Responder&& res) {
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto rt = stringField(doc, "runtime_id", true);
-    if (!rt) return sendError(res, rt.error());
-    if (auto ok = checkId(**rt, "runtime_id"); !ok) return sendError(res, ok.error());
-    auto batch = boolField(doc, "supports_batch_import");
-    if (!batch) return sendError(res, batch.error());
-    bool batched = batch->value_or(false);
-    ClaimArgs args;
-    args.workspace = caller.workspace;
-    args.consumer = "heartbeat-" + **rt;
-    args.runtime_ids = {**rt};
-    args.heartbeat = true;
-    args.kind_caps = {{"update", 1},
-                      {"model_list", 1},
-                      {"local_skill_list", 1},
-                      {"local_skill_import", batched ? 10 : 1}};
-    args.max = batched ? 13 : 4;
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.claim(args, [r, batched](ApiResult<ClaimOutcome> out) {
-      if (!out) return sendError(*r, out.error());
-      r->send(200, renderHeartbeat(out->requests, batched));
-    });
-  });
+               rapidjson::Document doc;
+               if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
+                 return sendError(res, ok.error());
+               auto rt = stringField(doc, "runtime_id", true);
+               if (!rt) return sendError(res, rt.error());
+               if (auto ok = checkId(**rt, "runtime_id"); !ok) return sendError(res, ok.error());
+               auto batch = boolField(doc, "supports_batch_import");
+               if (!batch) return sendError(res, batch.error());
+               bool batched = batch->value_or(false);
+               ClaimArgs args;
+               args.workspace = caller.workspace;
+               args.consumer = "heartbeat-" + **rt;
+               args.runtime_ids = {**rt};
+               args.heartbeat = true;
+               args.kind_caps = {{"update", 1},
+                                 {"model_list", 1},
+                                 {"local_skill_list", 1},
+                                 {"local_skill_import", batched ? 10 : 1}};
+               args.max = batched ? 13 : 4;
+               auto r = std::make_shared<http::Responder>(std::move(res));
+               ctx.store.claim(args, [r, batched](ApiResult<ClaimOutcome> out) {
+                 if (!out) return sendError(*r, out.error());
+                 r->send(200, renderHeartbeat(out->requests, batched));
+               });
+             });
 }
 
 // Copies the listed fields of the old report body into the result object.
@@ -120,40 +121,47 @@ std::string pickResult(const rapidjson::Document& doc,
 void compatReport(Context& ctx, http::Request&& req, http::Params&& params, http::Responder&& res,
                   std::string kind, std::string (*result_of)(const rapidjson::Document&)) {
   std::string rt(params.get("rt")), id(params.get("id"));
-  withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
-             [&ctx, rt, id, kind, result_of](http::Request&& req, http::Responder&& res,
-                                             Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto status = stringField(doc, "status", true);
-    if (!status) return sendError(res, status.error());
-    auto error = stringField(doc, "error", false);
-    if (!error) return sendError(res, error.error());
-    bool completed = **status == "completed";
-    ReportArgs args{caller.workspace, rt, id, std::nullopt, completed ? "completed" : "failed",
-                    result_of(doc), error->value_or(""), kind};
-    if (!completed && args.error.empty()) args.error = "daemon reported a failure";
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.report(args, [r](ApiResult<ReportOutcome> out) {
-      // The old protocol acknowledges a report for a request that ended, cancelled or not.
-      if (!out && out.error().code != Errc::kCancelled) return sendError(*r, out.error());
-      r->send(200, "{\"status\":\"ok\"}");
-    });
-  });
+  withCaller(
+      ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
+      [&ctx, rt, id, kind, result_of](http::Request&& req, http::Responder&& res, Caller&& caller) {
+        if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+        if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+        rapidjson::Document doc;
+        if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
+        auto status = stringField(doc, "status", true);
+        if (!status) return sendError(res, status.error());
+        auto error = stringField(doc, "error", false);
+        if (!error) return sendError(res, error.error());
+        bool completed = **status == "completed";
+        ReportArgs args{caller.workspace,
+                        rt,
+                        id,
+                        std::nullopt,
+                        completed ? "completed" : "failed",
+                        result_of(doc),
+                        error->value_or(""),
+                        kind};
+        if (!completed && args.error.empty()) args.error = "daemon reported a failure";
+        auto r = std::make_shared<http::Responder>(std::move(res));
+        ctx.store.report(args, [r](ApiResult<ReportOutcome> out) {
+          // The old protocol acknowledges a report for a request that ended, cancelled or not.
+          if (!out && out.error().code != Errc::kCancelled) return sendError(*r, out.error());
+          r->send(200, "{\"status\":\"ok\"}");
+        });
+      });
 }
 
 std::string listResult(const rapidjson::Document& d) {
-  return pickResult(d, {{"skills", "[]"},
-                        {"supported", "true"},
-                        {"mcp_servers", "[]"},
-                        {"mcp_supported", "false"}});
+  return pickResult(
+      d,
+      {{"skills", "[]"}, {"supported", "true"}, {"mcp_servers", "[]"}, {"mcp_supported", "false"}});
 }
 std::string modelsResult(const rapidjson::Document& d) {
   return pickResult(d, {{"models", "[]"}, {"supported", "true"}});
 }
-std::string importResult(const rapidjson::Document& d) { return pickResult(d, {{"skill", nullptr}}); }
+std::string importResult(const rapidjson::Document& d) {
+  return pickResult(d, {{"skill", nullptr}});
+}
 std::string updateResult(const rapidjson::Document& d) {
   return pickResult(d, {{"output", "\"\""}});
 }

@@ -52,8 +52,9 @@ std::string renderCompat(const Record& r) {
   bool cancelled = r.status == "cancelled";
   setString(d, "status", cancelled ? "failed" : r.status);
   if (r.kind == "local_skill_import") {
-    copyFields(d, r.payload, {"skill_key", "name", "description", "action", "target_skill_id",
-                              "supports_conflict"});
+    copyFields(
+        d, r.payload,
+        {"skill_key", "name", "description", "action", "target_skill_id", "supports_conflict"});
     copyFields(d, r.result, {"skill", "conflict"});
   } else if (r.kind == "update") {
     copyFields(d, r.payload, {"target_version"});
@@ -136,51 +137,57 @@ void addCompatFrontendRoutes(http::Router& router, Context& ctx) {
   for (const CompatKind& k : kKinds) {
     router.add(Method::kPost, std::string("/api/runtimes/{rt}/") + k.path, k.create_route,
                [&ctx, &k](http::Request&& req, http::Params&& p, http::Responder&& res) {
-      std::string rt(p.get("rt"));
-      withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-                 [&ctx, &k, rt](http::Request&& req, http::Responder&& res, Caller&& caller) {
-        if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-        Document doc;
-        if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) {
-          return sendError(res, compatError(ok.error()));
-        }
-        std::string payload = "{}";
-        if (std::string_view(k.kind) == "local_skill_import") {
-          if (auto err = validateImport(doc)) return sendError(res, *err);
-          payload = toJson(doc);
-        } else if (std::string_view(k.kind) == "update") {
-          auto v = stringField(doc, "target_version", true);
-          if (!v || (*v)->empty()) {
-            return sendError(res, Errc::kInvalidPayload, "target_version is required");
-          }
-          payload = toJson(doc);
-        }
-        auto r = std::make_shared<http::Responder>(std::move(res));
-        ctx.store.create({caller.workspace, rt, ctx.kinds.find(k.kind), std::move(payload),
-                          caller.user_id, ""},
-                         [r](ApiResult<CreateOutcome> out) {
-                           if (!out) return sendError(*r, compatError(out.error()));
-                           r->send(200, renderCompat(out->read.record));
-                         });
-      });
-    });
-    router.add(Method::kGet, std::string("/api/runtimes/{rt}/") + k.path + "/{id}", k.get_route,
-               [&ctx, &k](http::Request&& req, http::Params&& p, http::Responder&& res) {
-      std::string rt(p.get("rt")), id(p.get("id"));
-      withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-                 [&ctx, &k, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
-        if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-        if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-        auto wait = waitParam(req);
-        if (!wait) return sendError(res, wait.error());
-        // Imports and updates are the runtime owner's (COMPAT.md): others get 403.
-        std::string owner_only = ctx.kinds.find(k.kind)->creator == Creator::kRuntimeOwner
-                                     ? caller.user_id
-                                     : std::string();
-        parkGet(ctx, {caller.workspace, rt, id, std::nullopt, k.kind, &renderCompat, owner_only},
-                *wait * 1000, req.fd, std::move(res));
-      });
-    });
+                 std::string rt(p.get("rt"));
+                 withCaller(
+                     ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+                     [&ctx, &k, rt](http::Request&& req, http::Responder&& res, Caller&& caller) {
+                       if (auto ok = checkId(rt, "runtime id"); !ok)
+                         return sendError(res, ok.error());
+                       Document doc;
+                       if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) {
+                         return sendError(res, compatError(ok.error()));
+                       }
+                       std::string payload = "{}";
+                       if (std::string_view(k.kind) == "local_skill_import") {
+                         if (auto err = validateImport(doc)) return sendError(res, *err);
+                         payload = toJson(doc);
+                       } else if (std::string_view(k.kind) == "update") {
+                         auto v = stringField(doc, "target_version", true);
+                         if (!v || (*v)->empty()) {
+                           return sendError(res, Errc::kInvalidPayload,
+                                            "target_version is required");
+                         }
+                         payload = toJson(doc);
+                       }
+                       auto r = std::make_shared<http::Responder>(std::move(res));
+                       ctx.store.create({caller.workspace, rt, ctx.kinds.find(k.kind),
+                                         std::move(payload), caller.user_id, ""},
+                                        [r](ApiResult<CreateOutcome> out) {
+                                          if (!out) return sendError(*r, compatError(out.error()));
+                                          r->send(200, renderCompat(out->read.record));
+                                        });
+                     });
+               });
+    router.add(
+        Method::kGet, std::string("/api/runtimes/{rt}/") + k.path + "/{id}", k.get_route,
+        [&ctx, &k](http::Request&& req, http::Params&& p, http::Responder&& res) {
+          std::string rt(p.get("rt")), id(p.get("id"));
+          withCaller(
+              ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+              [&ctx, &k, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
+                if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+                if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+                auto wait = waitParam(req);
+                if (!wait) return sendError(res, wait.error());
+                // Imports and updates are the runtime owner's (COMPAT.md): others get 403.
+                std::string owner_only = ctx.kinds.find(k.kind)->creator == Creator::kRuntimeOwner
+                                             ? caller.user_id
+                                             : std::string();
+                parkGet(ctx,
+                        {caller.workspace, rt, id, std::nullopt, k.kind, &renderCompat, owner_only},
+                        *wait * 1000, req.fd, std::move(res));
+              });
+        });
   }
 }
 

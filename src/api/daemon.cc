@@ -23,8 +23,10 @@ class ClaimWaiter final : public Waiter {
  public:
   ClaimWaiter(Context& ctx, ClaimArgs args, int fd, http::Responder res)
       : ctx_(ctx), args_(std::move(args)), fd_(fd), res_(std::move(res)) {
-    for (const auto& rt : args_.runtime_ids) channels_.push_back(eventsChannel(args_.workspace, rt));
-    if (fd_ >= 0) watch_ = std::make_unique<http::PeerWatch>(ctx_.base, fd_, [this] { clientLeft(); });
+    for (const auto& rt : args_.runtime_ids)
+      channels_.push_back(eventsChannel(args_.workspace, rt));
+    if (fd_ >= 0)
+      watch_ = std::make_unique<http::PeerWatch>(ctx_.base, fd_, [this] { clientLeft(); });
   }
 
   std::string_view type() const override { return "claim"; }
@@ -48,9 +50,11 @@ class ClaimWaiter final : public Waiter {
       if (gone() || peekGone()) {
         // The daemon hung up: give the requests back at once rather than wait out the lease.
         for (const auto& req : r->requests) {
-          ctx_.store.release(args_.workspace, req, args_.consumer, [id = req.id](ApiResult<bool> ok) {
-            if (!ok) spdlog::warn("release of {} failed: {}", id, ok.error().message);
-          });
+          ctx_.store.release(args_.workspace, req, args_.consumer,
+                             [id = req.id](ApiResult<bool> ok) {
+                               if (!ok)
+                                 spdlog::warn("release of {} failed: {}", id, ok.error().message);
+                             });
         }
         onClientGone();
         return done(Outcome::kAnswered, -1);
@@ -93,128 +97,133 @@ class ClaimWaiter final : public Waiter {
 void registerRuntime(Context& ctx, http::Request&& req, http::Responder&& res) {
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto id = stringField(doc, "id", true);
-    if (!id) return sendError(res, id.error());
-    if (auto ok = checkId(**id, "id"); !ok) return sendError(res, ok.error());
-    auto name = stringField(doc, "name", true);
-    if (!name) return sendError(res, name.error());
-    auto provider = stringField(doc, "provider", false);
-    if (!provider) return sendError(res, provider.error());
-    auto owner = stringField(doc, "owner_user_id", true);
-    if (!owner) return sendError(res, owner.error());
-    if (auto ok = checkId(**owner, "owner_user_id"); !ok) return sendError(res, ok.error());
-    RuntimeInfo rt{**id, **name, provider->value_or(""), **owner, 0, false};
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.registerRuntime(caller.workspace, rt,
-                              [r, ws = caller.workspace](ApiResult<Store::Registered> out) {
-                                if (!out) return sendError(*r, out.error());
-                                r->send(out->created ? 201 : 200,
-                                        renderRuntime(out->runtime, ws));
-                              });
-  });
+               rapidjson::Document doc;
+               if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
+                 return sendError(res, ok.error());
+               auto id = stringField(doc, "id", true);
+               if (!id) return sendError(res, id.error());
+               if (auto ok = checkId(**id, "id"); !ok) return sendError(res, ok.error());
+               auto name = stringField(doc, "name", true);
+               if (!name) return sendError(res, name.error());
+               auto provider = stringField(doc, "provider", false);
+               if (!provider) return sendError(res, provider.error());
+               auto owner = stringField(doc, "owner_user_id", true);
+               if (!owner) return sendError(res, owner.error());
+               if (auto ok = checkId(**owner, "owner_user_id"); !ok)
+                 return sendError(res, ok.error());
+               RuntimeInfo rt{**id, **name, provider->value_or(""), **owner, 0, false};
+               auto r = std::make_shared<http::Responder>(std::move(res));
+               ctx.store.registerRuntime(
+                   caller.workspace, rt,
+                   [r, ws = caller.workspace](ApiResult<Store::Registered> out) {
+                     if (!out) return sendError(*r, out.error());
+                     r->send(out->created ? 201 : 200, renderRuntime(out->runtime, ws));
+                   });
+             });
 }
 
 void claim(Context& ctx, http::Request&& req, http::Responder&& res) {
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    auto consumer = req.header("X-Courier-Consumer");
-    if (!consumer || !isValidConsumer(*consumer)) {
-      return sendError(res, Errc::kInvalidConsumer,
-                       "header X-Courier-Consumer must match [A-Za-z0-9_.-]{1,64}");
-    }
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto ids = doc.FindMember("runtime_ids");
-    if (ids == doc.MemberEnd() || !ids->value.IsArray() || ids->value.Empty() ||
-        ids->value.Size() > kMaxRuntimesPerClaim) {
-      return sendError(res, Errc::kInvalidBody,
-                       "field \"runtime_ids\" must be an array of 1 to 100 runtime ids");
-    }
-    ClaimArgs args;
-    args.workspace = caller.workspace;
-    args.consumer = std::string(*consumer);
-    for (const auto& v : ids->value.GetArray()) {
-      if (!v.IsString()) {
-        return sendError(res, Errc::kInvalidBody, "field \"runtime_ids\" must hold strings");
-      }
-      std::string id(v.GetString(), v.GetStringLength());
-      if (auto ok = checkId(id, "runtime id"); !ok) return sendError(res, ok.error());
-      if (std::find(args.runtime_ids.begin(), args.runtime_ids.end(), id) ==
-          args.runtime_ids.end()) {
-        args.runtime_ids.push_back(std::move(id));
-      }
-    }
-    auto max = intField(doc, "max", false, 1, 100);
-    if (!max) return sendError(res, max.error());
-    args.max = static_cast<int>(max->value_or(10));
-    auto wait = intField(doc, "wait", false, 0, INT64_MAX);
-    if (!wait) return sendError(res, wait.error());
-    int64_t wait_s = std::min<int64_t>(wait->value_or(0), 60);
-    ctx.waiters.add(std::make_unique<ClaimWaiter>(ctx, std::move(args),
-                                                  wait_s > 0 ? req.fd : -1, std::move(res)),
-                    wait_s * 1000);
-  });
+               auto consumer = req.header("X-Courier-Consumer");
+               if (!consumer || !isValidConsumer(*consumer)) {
+                 return sendError(res, Errc::kInvalidConsumer,
+                                  "header X-Courier-Consumer must match [A-Za-z0-9_.-]{1,64}");
+               }
+               rapidjson::Document doc;
+               if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
+                 return sendError(res, ok.error());
+               auto ids = doc.FindMember("runtime_ids");
+               if (ids == doc.MemberEnd() || !ids->value.IsArray() || ids->value.Empty() ||
+                   ids->value.Size() > kMaxRuntimesPerClaim) {
+                 return sendError(res, Errc::kInvalidBody,
+                                  "field \"runtime_ids\" must be an array of 1 to 100 runtime ids");
+               }
+               ClaimArgs args;
+               args.workspace = caller.workspace;
+               args.consumer = std::string(*consumer);
+               for (const auto& v : ids->value.GetArray()) {
+                 if (!v.IsString()) {
+                   return sendError(res, Errc::kInvalidBody,
+                                    "field \"runtime_ids\" must hold strings");
+                 }
+                 std::string id(v.GetString(), v.GetStringLength());
+                 if (auto ok = checkId(id, "runtime id"); !ok) return sendError(res, ok.error());
+                 if (std::find(args.runtime_ids.begin(), args.runtime_ids.end(), id) ==
+                     args.runtime_ids.end()) {
+                   args.runtime_ids.push_back(std::move(id));
+                 }
+               }
+               auto max = intField(doc, "max", false, 1, 100);
+               if (!max) return sendError(res, max.error());
+               args.max = static_cast<int>(max->value_or(10));
+               auto wait = intField(doc, "wait", false, 0, INT64_MAX);
+               if (!wait) return sendError(res, wait.error());
+               int64_t wait_s = std::min<int64_t>(wait->value_or(0), 60);
+               ctx.waiters.add(std::make_unique<ClaimWaiter>(
+                                   ctx, std::move(args), wait_s > 0 ? req.fd : -1, std::move(res)),
+                               wait_s * 1000);
+             });
 }
 
-void extendLease(Context& ctx, http::Request&& req, http::Params&& params,
-                 http::Responder&& res) {
+void extendLease(Context& ctx, http::Request&& req, http::Params&& params, http::Responder&& res) {
   std::string rt(params.get("rt")), id(params.get("id"));
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
-    if (!attempt) return sendError(res, attempt.error());
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.extend(caller.workspace, rt, id, **attempt, [r](ApiResult<int64_t> lease) {
-      if (!lease) return sendError(*r, lease.error());
-      std::string body = "{\"lease_expires_at\":";
-      appendJsonString(body, formatRfc3339Ms(*lease));
-      body += '}';
-      r->send(200, body);
-    });
-  });
+               if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+               if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+               rapidjson::Document doc;
+               if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
+                 return sendError(res, ok.error());
+               auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
+               if (!attempt) return sendError(res, attempt.error());
+               auto r = std::make_shared<http::Responder>(std::move(res));
+               ctx.store.extend(caller.workspace, rt, id, **attempt, [r](ApiResult<int64_t> lease) {
+                 if (!lease) return sendError(*r, lease.error());
+                 std::string body = "{\"lease_expires_at\":";
+                 appendJsonString(body, formatRfc3339Ms(*lease));
+                 body += '}';
+                 r->send(200, body);
+               });
+             });
 }
 
-void reportResult(Context& ctx, http::Request&& req, http::Params&& params,
-                  http::Responder&& res) {
+void reportResult(Context& ctx, http::Request&& req, http::Params&& params, http::Responder&& res) {
   std::string rt(params.get("rt")), id(params.get("id"));
-  withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
-             [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
-    if (!attempt) return sendError(res, attempt.error());
-    auto status = stringField(doc, "status", true);
-    if (!status) return sendError(res, status.error());
-    if (**status != "completed" && **status != "failed") {
-      return sendError(res, Errc::kInvalidBody,
-                       "field \"status\" must be \"completed\" or \"failed\"");
-    }
-    auto error = stringField(doc, "error", false);
-    if (!error) return sendError(res, error.error());
-    std::string result;
-    if (auto it = doc.FindMember("result"); it != doc.MemberEnd() && !it->value.IsNull()) {
-      if (!it->value.IsObject()) {
-        return sendError(res, Errc::kInvalidBody, "field \"result\" must be a JSON object");
-      }
-      filterMcpServers(it->value);
-      result = toJson(it->value);
-    }
-    ReportArgs args{caller.workspace, rt, id, **attempt, **status, std::move(result),
-                    error->value_or(""), ""};
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.report(args, [r](ApiResult<ReportOutcome> out) {
-      if (!out) return sendError(*r, out.error());
-      r->send(200, *out == ReportOutcome::kOk ? "{\"status\":\"ok\"}" : "{\"status\":\"ignored\"}");
-    });
-  });
+  withCaller(
+      ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
+      [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
+        if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+        if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+        rapidjson::Document doc;
+        if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
+        auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
+        if (!attempt) return sendError(res, attempt.error());
+        auto status = stringField(doc, "status", true);
+        if (!status) return sendError(res, status.error());
+        if (**status != "completed" && **status != "failed") {
+          return sendError(res, Errc::kInvalidBody,
+                           "field \"status\" must be \"completed\" or \"failed\"");
+        }
+        auto error = stringField(doc, "error", false);
+        if (!error) return sendError(res, error.error());
+        std::string result;
+        if (auto it = doc.FindMember("result"); it != doc.MemberEnd() && !it->value.IsNull()) {
+          if (!it->value.IsObject()) {
+            return sendError(res, Errc::kInvalidBody, "field \"result\" must be a JSON object");
+          }
+          filterMcpServers(it->value);
+          result = toJson(it->value);
+        }
+        ReportArgs args{caller.workspace,    rt, id, **attempt, **status, std::move(result),
+                        error->value_or(""), ""};
+        auto r = std::make_shared<http::Responder>(std::move(res));
+        ctx.store.report(args, [r](ApiResult<ReportOutcome> out) {
+          if (!out) return sendError(*r, out.error());
+          r->send(200,
+                  *out == ReportOutcome::kOk ? "{\"status\":\"ok\"}" : "{\"status\":\"ignored\"}");
+        });
+      });
 }
 
 }  // namespace

@@ -117,18 +117,20 @@ class EventsWaiter final : public Waiter {
 void addEventRoutes(http::Router& router, Context& ctx) {
   router.add(http::Method::kGet, "/api/runtimes/{rt}/requests/{id}/events", "request_events",
              [&ctx](http::Request&& req, http::Params&& p, http::Responder&& res) {
-    std::string rt(p.get("rt")), id(p.get("id"));
-    withCaller(
-        ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-        [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
-          if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-          if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-          ctx.waiters.add(std::make_unique<EventsWaiter>(ctx, caller.workspace, rt, id, req.fd,
-                                                         std::move(res)),
-                          kMaxStreamMs);
-        },
-        /*allow_query=*/true);
-  });
+               std::string rt(p.get("rt")), id(p.get("id"));
+               withCaller(
+                   ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+                   [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
+                     if (auto ok = checkId(rt, "runtime id"); !ok)
+                       return sendError(res, ok.error());
+                     if (auto ok = checkId(id, "request id"); !ok)
+                       return sendError(res, ok.error());
+                     ctx.waiters.add(std::make_unique<EventsWaiter>(ctx, caller.workspace, rt, id,
+                                                                    req.fd, std::move(res)),
+                                     kMaxStreamMs);
+                   },
+                   /*allow_query=*/true);
+             });
 }
 
 }  // namespace courier::api

@@ -29,8 +29,10 @@ std::optional<ApiError> validatePayload(const std::string& kind, const rapidjson
     return std::nullopt;
   };
   if (kind == "local_skill_import") {
-    for (auto [name, required] : {std::pair{"skill_key", true}, {"name", false},
-                                  {"description", false}, {"action", false},
+    for (auto [name, required] : {std::pair{"skill_key", true},
+                                  {"name", false},
+                                  {"description", false},
+                                  {"action", false},
                                   {"target_skill_id", false}}) {
       if (auto e = str(name, required)) return e;
     }
@@ -42,8 +44,8 @@ std::optional<ApiError> validatePayload(const std::string& kind, const rapidjson
       overwrite = a == "overwrite";
     }
     auto target = p.FindMember("target_skill_id");
-    bool has_target = target != p.MemberEnd() && target->value.IsString() &&
-                      target->value.GetStringLength() > 0;
+    bool has_target =
+        target != p.MemberEnd() && target->value.IsString() && target->value.GetStringLength() > 0;
     if (overwrite && !has_target) return bad("payload.target_skill_id is required to overwrite");
     if (has_target && !isValidId(target->value.GetString())) {
       return apiError(Errc::kInvalidId, "payload.target_skill_id must match [A-Za-z0-9_-]{1,64}");
@@ -73,7 +75,8 @@ class GetWaiter final : public Waiter {
         channels_{eventsChannel(ws_, rt_)},
         fd_(fd),
         res_(std::move(res)) {
-    if (fd_ >= 0) watch_ = std::make_unique<http::PeerWatch>(ctx_.base, fd_, [this] { clientLeft(); });
+    if (fd_ >= 0)
+      watch_ = std::make_unique<http::PeerWatch>(ctx_.base, fd_, [this] { clientLeft(); });
   }
 
   std::string_view type() const override { return "get"; }
@@ -85,28 +88,32 @@ class GetWaiter final : public Waiter {
   bool peekGone() const override { return fd_ >= 0 && http::PeerWatch::peerGone(fd_); }
 
   void check(bool final, Done done) override {
-    ctx_.store.get(ws_, rt_, id_, [this, final, done = std::move(done)](ApiResult<RecordRead> r) {
-      if (r && !owner_only_user_.empty() && r->runtime_owner != owner_only_user_) {
-        reply([](http::Responder& res) {
-          sendError(res, Errc::kForbidden, "insufficient permissions");
-        });
-        return done(Outcome::kAnswered, -1);
-      }
-      if (!r) {
-        if (r.error().code == Errc::kStoreUnavailable) return done(Outcome::kUnavailable, -1);
-        reply([&](http::Responder& res) { sendError(res, r.error()); });
-        return done(Outcome::kAnswered, -1);
-      }
-      const Record& rec = r->record;
-      if (!kind_.empty() && rec.kind != kind_) {
-        reply([](http::Responder& res) { sendError(res, Errc::kNotFound, "request not found"); });
-        return done(Outcome::kAnswered, -1);
-      }
-      bool satisfied = version_ ? rec.version > *version_ : rec.terminal();
-      if (!satisfied && !final) return done(Outcome::kPark, r->next_deadline_ms);
-      reply([&](http::Responder& res) { res.send(200, render_(rec)); });
-      done(Outcome::kAnswered, -1);
-    }, !owner_only_user_.empty());
+    ctx_.store.get(
+        ws_, rt_, id_,
+        [this, final, done = std::move(done)](ApiResult<RecordRead> r) {
+          if (r && !owner_only_user_.empty() && r->runtime_owner != owner_only_user_) {
+            reply([](http::Responder& res) {
+              sendError(res, Errc::kForbidden, "insufficient permissions");
+            });
+            return done(Outcome::kAnswered, -1);
+          }
+          if (!r) {
+            if (r.error().code == Errc::kStoreUnavailable) return done(Outcome::kUnavailable, -1);
+            reply([&](http::Responder& res) { sendError(res, r.error()); });
+            return done(Outcome::kAnswered, -1);
+          }
+          const Record& rec = r->record;
+          if (!kind_.empty() && rec.kind != kind_) {
+            reply(
+                [](http::Responder& res) { sendError(res, Errc::kNotFound, "request not found"); });
+            return done(Outcome::kAnswered, -1);
+          }
+          bool satisfied = version_ ? rec.version > *version_ : rec.terminal();
+          if (!satisfied && !final) return done(Outcome::kPark, r->next_deadline_ms);
+          reply([&](http::Responder& res) { res.send(200, render_(rec)); });
+          done(Outcome::kAnswered, -1);
+        },
+        !owner_only_user_.empty());
   }
 
   void abandon(std::string_view code) override {
@@ -158,57 +165,60 @@ void listRuntimes(Context& ctx, http::Request&& req, http::Responder&& res) {
 void createRequest(Context& ctx, http::Request&& req, http::Params&& params,
                    http::Responder&& res) {
   std::string rt(params.get("rt"));
-  withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-             [&ctx, rt](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    rapidjson::Document doc;
-    if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok) return sendError(res, ok.error());
-    auto kind_name = stringField(doc, "kind", true);
-    if (!kind_name) return sendError(res, kind_name.error());
-    const KindSpec* kind = ctx.kinds.find(**kind_name);
-    if (kind == nullptr) {
-      return sendError(res, Errc::kUnknownKind, "unknown kind \"" + **kind_name + "\"");
-    }
-    std::string payload = "{}";
-    if (auto p = doc.FindMember("payload"); p != doc.MemberEnd() && !p->value.IsNull()) {
-      if (!p->value.IsObject()) {
-        return sendError(res, Errc::kInvalidPayload, "payload must be a JSON object");
-      }
-      if (auto err = validatePayload(kind->name, p->value)) return sendError(res, *err);
-      payload = toJson(p->value);
-    } else if (auto err = validatePayload(kind->name, rapidjson::Value(rapidjson::kObjectType))) {
-      return sendError(res, *err);
-    }
-    std::string idem;
-    if (auto key = req.header("Idempotency-Key")) {
-      if (!isValidIdempotencyKey(*key)) {
-        return sendError(res, Errc::kInvalidIdempotencyKey,
-                         "Idempotency-Key must match [A-Za-z0-9_.:-]{1,128}");
-      }
-      idem = std::string(*key);
-    }
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.create({caller.workspace, rt, kind, std::move(payload), caller.user_id, idem},
-                     [r](ApiResult<CreateOutcome> out) {
-                       if (!out) return sendError(*r, out.error());
-                       r->send(out->created ? 201 : 200, renderRecord(out->read.record));
-                     });
-  });
+  withCaller(
+      ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+      [&ctx, rt](http::Request&& req, http::Responder&& res, Caller&& caller) {
+        if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+        rapidjson::Document doc;
+        if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
+          return sendError(res, ok.error());
+        auto kind_name = stringField(doc, "kind", true);
+        if (!kind_name) return sendError(res, kind_name.error());
+        const KindSpec* kind = ctx.kinds.find(**kind_name);
+        if (kind == nullptr) {
+          return sendError(res, Errc::kUnknownKind, "unknown kind \"" + **kind_name + "\"");
+        }
+        std::string payload = "{}";
+        if (auto p = doc.FindMember("payload"); p != doc.MemberEnd() && !p->value.IsNull()) {
+          if (!p->value.IsObject()) {
+            return sendError(res, Errc::kInvalidPayload, "payload must be a JSON object");
+          }
+          if (auto err = validatePayload(kind->name, p->value)) return sendError(res, *err);
+          payload = toJson(p->value);
+        } else if (auto err =
+                       validatePayload(kind->name, rapidjson::Value(rapidjson::kObjectType))) {
+          return sendError(res, *err);
+        }
+        std::string idem;
+        if (auto key = req.header("Idempotency-Key")) {
+          if (!isValidIdempotencyKey(*key)) {
+            return sendError(res, Errc::kInvalidIdempotencyKey,
+                             "Idempotency-Key must match [A-Za-z0-9_.:-]{1,128}");
+          }
+          idem = std::string(*key);
+        }
+        auto r = std::make_shared<http::Responder>(std::move(res));
+        ctx.store.create({caller.workspace, rt, kind, std::move(payload), caller.user_id, idem},
+                         [r](ApiResult<CreateOutcome> out) {
+                           if (!out) return sendError(*r, out.error());
+                           r->send(out->created ? 201 : 200, renderRecord(out->read.record));
+                         });
+      });
 }
 
 void getRequest(Context& ctx, http::Request&& req, http::Params&& params, http::Responder&& res) {
   std::string rt(params.get("rt")), id(params.get("id"));
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
              [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-    auto wait = waitParam(req);
-    if (!wait) return sendError(res, wait.error());
-    auto version = versionParam(req);
-    if (!version) return sendError(res, version.error());
-    parkGet(ctx, {caller.workspace, rt, id, *version, "", nullptr, ""}, *wait * 1000, req.fd,
-            std::move(res));
-  });
+               if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+               if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+               auto wait = waitParam(req);
+               if (!wait) return sendError(res, wait.error());
+               auto version = versionParam(req);
+               if (!version) return sendError(res, version.error());
+               parkGet(ctx, {caller.workspace, rt, id, *version, "", nullptr, ""}, *wait * 1000,
+                       req.fd, std::move(res));
+             });
 }
 
 void cancelRequest(Context& ctx, http::Request&& req, http::Params&& params,
@@ -216,22 +226,22 @@ void cancelRequest(Context& ctx, http::Request&& req, http::Params&& params,
   std::string rt(params.get("rt")), id(params.get("id"));
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
              [&ctx, rt, id](http::Request&&, http::Responder&& res, Caller&& caller) {
-    if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-    if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-    auto r = std::make_shared<http::Responder>(std::move(res));
-    ctx.store.cancel(caller.workspace, rt, id, [r](ApiResult<Record> rec) {
-      if (!rec) return sendError(*r, rec.error());
-      r->send(200, renderRecord(*rec));
-    });
-  });
+               if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
+               if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
+               auto r = std::make_shared<http::Responder>(std::move(res));
+               ctx.store.cancel(caller.workspace, rt, id, [r](ApiResult<Record> rec) {
+                 if (!rec) return sendError(*r, rec.error());
+                 r->send(200, renderRecord(*rec));
+               });
+             });
 }
 
 }  // namespace
 
 void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res) {
-  ctx.waiters.add(std::make_unique<GetWaiter>(ctx, std::move(spec), wait_ms > 0 ? fd : -1,
-                                              std::move(res)),
-                  wait_ms);
+  ctx.waiters.add(
+      std::make_unique<GetWaiter>(ctx, std::move(spec), wait_ms > 0 ? fd : -1, std::move(res)),
+      wait_ms);
 }
 
 void addFrontendRoutes(http::Router& router, Context& ctx) {

@@ -44,37 +44,40 @@ void appendSkill(std::string& out, const Skill& s, const std::string& ws, bool w
 void addSkillRoutes(http::Router& router, Context& ctx) {
   router.add(Method::kGet, "/api/skills", "list_skills",
              [&ctx](http::Request&& req, http::Params&&, http::Responder&& res) {
-    withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-               [&ctx](http::Request&&, http::Responder&& res, Caller&& caller) {
-      auto r = std::make_shared<http::Responder>(std::move(res));
-      ctx.store.listSkills(caller.workspace, [r, ws = caller.workspace](
-                                                 ApiResult<std::vector<Skill>> skills) {
-        if (!skills) return sendError(*r, skills.error());
-        std::string out = "{\"skills\":[";
-        for (size_t i = 0; i < skills->size(); ++i) {
-          if (i > 0) out += ',';
-          appendSkill(out, (*skills)[i], ws, false);
-        }
-        out += "]}";
-        r->send(200, out);
-      });
-    });
-  });
+               withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+                          [&ctx](http::Request&&, http::Responder&& res, Caller&& caller) {
+                            auto r = std::make_shared<http::Responder>(std::move(res));
+                            ctx.store.listSkills(
+                                caller.workspace,
+                                [r, ws = caller.workspace](ApiResult<std::vector<Skill>> skills) {
+                                  if (!skills) return sendError(*r, skills.error());
+                                  std::string out = "{\"skills\":[";
+                                  for (size_t i = 0; i < skills->size(); ++i) {
+                                    if (i > 0) out += ',';
+                                    appendSkill(out, (*skills)[i], ws, false);
+                                  }
+                                  out += "]}";
+                                  r->send(200, out);
+                                });
+                          });
+             });
   router.add(Method::kGet, "/api/skills/{id}", "get_skill",
              [&ctx](http::Request&& req, http::Params&& p, http::Responder&& res) {
-    std::string id(p.get("id"));
-    withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
-               [&ctx, id](http::Request&&, http::Responder&& res, Caller&& caller) {
-      if (auto ok = checkId(id, "skill id"); !ok) return sendError(res, ok.error());
-      auto r = std::make_shared<http::Responder>(std::move(res));
-      ctx.store.getSkill(caller.workspace, id, [r, ws = caller.workspace](ApiResult<Skill> s) {
-        if (!s) return sendError(*r, s.error());
-        std::string out;
-        appendSkill(out, *s, ws, true);
-        r->send(200, out);
-      });
-    });
-  });
+               std::string id(p.get("id"));
+               withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kUser,
+                          [&ctx, id](http::Request&&, http::Responder&& res, Caller&& caller) {
+                            if (auto ok = checkId(id, "skill id"); !ok)
+                              return sendError(res, ok.error());
+                            auto r = std::make_shared<http::Responder>(std::move(res));
+                            ctx.store.getSkill(caller.workspace, id,
+                                               [r, ws = caller.workspace](ApiResult<Skill> s) {
+                                                 if (!s) return sendError(*r, s.error());
+                                                 std::string out;
+                                                 appendSkill(out, *s, ws, true);
+                                                 r->send(200, out);
+                                               });
+                          });
+             });
 }
 
 }  // namespace courier::api

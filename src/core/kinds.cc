@@ -16,8 +16,7 @@ KindTable KindTable::builtin() {
   t.kinds_ = {
       {"update", Creator::kRuntimeOwner, 120 * kSec, 150 * kSec, 5 * kMin, 150 * kSec, 1, false,
        true},
-      {"model_list", Creator::kMember, 30 * kSec, 60 * kSec, 2 * kMin, 15 * kSec, 3, false,
-       false},
+      {"model_list", Creator::kMember, 30 * kSec, 60 * kSec, 2 * kMin, 15 * kSec, 3, false, false},
       {"local_skill_list", Creator::kMember, 3 * kMin, 60 * kSec, 5 * kMin, 15 * kSec, 3, true,
        false},
       {"local_skill_import", Creator::kRuntimeOwner, 3 * kMin, 60 * kSec, 5 * kMin, 15 * kSec, 3,
@@ -30,8 +29,8 @@ KindTable KindTable::builtin() {
 int64_t KindTable::longestLifeMs() const {
   int64_t longest = 0;
   for (const auto& k : kinds_) {
-    longest = std::max(longest, k.max_attempts * (k.pending_timeout_ms + k.running_timeout_ms) +
-                                    k.retention_ms);
+    longest = std::max(
+        longest, k.max_attempts * (k.pending_timeout_ms + k.running_timeout_ms) + k.retention_ms);
   }
   return longest;
 }

@@ -6,8 +6,8 @@ namespace courier {
 namespace {
 
 std::vector<double> latencyBounds() {
-  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-          120, 300};
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+          0.5,    1,     2.5,    5,     10,   30,    60,   120, 300};
 }
 
 }  // namespace
@@ -24,8 +24,8 @@ void Histogram::observe(double seconds) {
 
 WorkerMetrics::WorkerMetrics(std::vector<std::string_view> kind_names, size_t routes)
     : kinds(std::move(kind_names)),
-      redis_roundtrip({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                       0.25, 0.5, 1, 2.5}),
+      redis_roundtrip({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                       0.5, 1, 2.5}),
       responses(routes) {
   if (kinds.size() > kMaxKinds) kinds.resize(kMaxKinds);
   for (size_t i = 0; i < kinds.size(); ++i) duration.emplace_back(latencyBounds());

@@ -108,16 +108,16 @@ Store::Store(redis::Client& redis, const KindTable& kinds, WorkerMetrics* metric
 template <class T, class F>
 void Store::runScript(const char* name, std::vector<std::string> keys,
                       std::vector<std::string> args, Callback<T> cb, F on_reply) {
-  redis_.evalScript(name, std::move(keys), std::move(args),
-                    [this, cb = std::move(cb), on_reply = std::move(on_reply)](
-                        redis::ReplyResult r) {
-                      if (!r) return cb(fail(storeError(r.error())));
-                      if (!r->isArray() || r->elements.size() != 2) {
-                        return cb(fail(apiError(Errc::kStoreError, "malformed script reply")));
-                      }
-                      countEnded(r->elements[1]);
-                      cb(on_reply(r->elements[0]));
-                    });
+  redis_.evalScript(
+      name, std::move(keys), std::move(args),
+      [this, cb = std::move(cb), on_reply = std::move(on_reply)](redis::ReplyResult r) {
+        if (!r) return cb(fail(storeError(r.error())));
+        if (!r->isArray() || r->elements.size() != 2) {
+          return cb(fail(apiError(Errc::kStoreError, "malformed script reply")));
+        }
+        countEnded(r->elements[1]);
+        cb(on_reply(r->elements[0]));
+      });
 }
 
 void Store::count(std::array<Counter, kMaxKinds> WorkerMetrics::*counters,
@@ -186,8 +186,8 @@ void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
   }
   for (const auto& rt : a.runtime_ids) args.push_back(rt);
   runScript<ClaimOutcome>(
-      "claim", {rtKey(a.workspace, a.runtime_ids.front())}, std::move(args),
-      std::move(cb), [this](const Reply& r) -> ApiResult<ClaimOutcome> {
+      "claim", {rtKey(a.workspace, a.runtime_ids.front())}, std::move(args), std::move(cb),
+      [this](const Reply& r) -> ApiResult<ClaimOutcome> {
         std::string s = statusOf(r);
         if (s != "ok") {
           return fail(scriptError(s, r.elements.size() > 1 ? r.elements[1].text() : ""));
@@ -215,9 +215,8 @@ void Store::release(const std::string& ws, const ClaimedRequest& req, const std:
 
 void Store::extend(const std::string& ws, const std::string& rt, const std::string& id,
                    int64_t attempt, Callback<int64_t> cb) {
-  runScript<int64_t>("extend", {reqKey(ws, id)},
-                     {prefix(ws), rt, id, std::to_string(attempt)}, std::move(cb),
-                     [](const Reply& r) -> ApiResult<int64_t> {
+  runScript<int64_t>("extend", {reqKey(ws, id)}, {prefix(ws), rt, id, std::to_string(attempt)},
+                     std::move(cb), [](const Reply& r) -> ApiResult<int64_t> {
                        std::string s = statusOf(r);
                        if (s != "ok" || r.elements.size() < 2) return fail(scriptError(s));
                        return r.elements[1].asInt();
@@ -263,8 +262,7 @@ void Store::cancel(const std::string& ws, const std::string& rt, const std::stri
                     });
 }
 
-void Store::registerRuntime(const std::string& ws, const RuntimeInfo& rt,
-                            Callback<Registered> cb) {
+void Store::registerRuntime(const std::string& ws, const RuntimeInfo& rt, Callback<Registered> cb) {
   runScript<Registered>("register_runtime", {rtKey(ws, rt.id)},
                         {prefix(ws), rt.id, rt.name, rt.provider, rt.owner_user_id}, std::move(cb),
                         [rt](const Reply& r) -> ApiResult<Registered> {
@@ -308,8 +306,8 @@ Skill parseSkill(const std::vector<Reply>& e, size_t i) {
 }  // namespace
 
 void Store::listSkills(const std::string& ws, Callback<std::vector<Skill>> cb) {
-  runScript<std::vector<Skill>>("list_skills", {prefix(ws) + "skills"}, {prefix(ws)},
-                                std::move(cb), [](const Reply& r) -> ApiResult<std::vector<Skill>> {
+  runScript<std::vector<Skill>>("list_skills", {prefix(ws) + "skills"}, {prefix(ws)}, std::move(cb),
+                                [](const Reply& r) -> ApiResult<std::vector<Skill>> {
                                   std::vector<Skill> out;
                                   for (size_t i = 0; i + 7 < r.elements.size(); i += 8) {
                                     out.push_back(parseSkill(r.elements, i));
@@ -333,11 +331,12 @@ void Store::getSkill(const std::string& ws, const std::string& id, Callback<Skil
 
 void Store::createWorkspace(const std::string& name, Callback<WorkspaceInfo> cb) {
   WorkspaceInfo ws{randomId(), name, nowUnixMs()};
-  redis_.command({"HSET", workspaceKey(ws.id), "name", name, "created", std::to_string(ws.created_ms)},
-                 [ws, cb = std::move(cb)](redis::ReplyResult r) {
-                   if (!r) return cb(fail(storeError(r.error())));
-                   cb(ws);
-                 });
+  redis_.command(
+      {"HSET", workspaceKey(ws.id), "name", name, "created", std::to_string(ws.created_ms)},
+      [ws, cb = std::move(cb)](redis::ReplyResult r) {
+        if (!r) return cb(fail(storeError(r.error())));
+        cb(ws);
+      });
 }
 
 void Store::createToken(const std::string& ws, TokenInfo::Kind kind, const std::string& user_id,
@@ -347,27 +346,27 @@ void Store::createToken(const std::string& ws, TokenInfo::Kind kind, const std::
   std::string sha = sha256Hex(t.token);
   // The workspace must exist; then the id → hash index first, so a token is never live
   // without a way to revoke it.
-  redis_.command({"EXISTS", workspaceKey(ws)}, [this, t, sha, cb = std::move(cb)](
-                                                   redis::ReplyResult r) mutable {
+  redis_.command({"EXISTS", workspaceKey(ws)}, [this, t, sha,
+                                                cb = std::move(cb)](redis::ReplyResult r) mutable {
     if (!r) return cb(fail(storeError(r.error())));
     if (r->asInt() != 1) return cb(fail(apiError(Errc::kNotFound, "workspace not found")));
-    redis_.command({"SET", tokenIdKey(t.id), sha}, [this, t, sha, cb = std::move(cb)](
-                                                       redis::ReplyResult r) mutable {
-      if (!r) return cb(fail(storeError(r.error())));
-      redis_.command({"HSET", tokenKey(sha), "id", t.id, "kind",
-                      t.info.kind == TokenInfo::Kind::kUser ? "user" : "daemon", "ws",
-                      t.info.workspace, "user", t.info.user_id},
-                     [t, cb = std::move(cb)](redis::ReplyResult r) {
-                       if (!r) return cb(fail(storeError(r.error())));
-                       cb(t);
-                     });
-    });
+    redis_.command({"SET", tokenIdKey(t.id), sha},
+                   [this, t, sha, cb = std::move(cb)](redis::ReplyResult r) mutable {
+                     if (!r) return cb(fail(storeError(r.error())));
+                     redis_.command({"HSET", tokenKey(sha), "id", t.id, "kind",
+                                     t.info.kind == TokenInfo::Kind::kUser ? "user" : "daemon",
+                                     "ws", t.info.workspace, "user", t.info.user_id},
+                                    [t, cb = std::move(cb)](redis::ReplyResult r) {
+                                      if (!r) return cb(fail(storeError(r.error())));
+                                      cb(t);
+                                    });
+                   });
   });
 }
 
 void Store::revokeToken(const std::string& token_id, Callback<bool> cb) {
-  redis_.command({"GET", tokenIdKey(token_id)}, [this, token_id, cb = std::move(cb)](
-                                                    redis::ReplyResult r) mutable {
+  redis_.command({"GET", tokenIdKey(token_id)}, [this, token_id,
+                                                 cb = std::move(cb)](redis::ReplyResult r) mutable {
     if (!r) return cb(fail(storeError(r.error())));
     if (r->isNil()) return cb(false);
     redis_.command({"DEL", tokenKey(r->text())}, [this, token_id, cb = std::move(cb)](
@@ -389,8 +388,8 @@ void Store::lookupToken(const std::string& token_sha, Callback<std::optional<Tok
                    if (e.size() < 4 || e[0].isNil()) return cb(std::optional<TokenInfo>());
                    TokenInfo t;
                    t.id = e[0].text();
-                   t.kind = e[1].text() == "daemon" ? TokenInfo::Kind::kDaemon
-                                                    : TokenInfo::Kind::kUser;
+                   t.kind =
+                       e[1].text() == "daemon" ? TokenInfo::Kind::kDaemon : TokenInfo::Kind::kUser;
                    t.workspace = e[2].text();
                    t.user_id = e[3].text();
                    cb(std::optional<TokenInfo>(std::move(t)));

@@ -39,8 +39,8 @@ struct Waiters::Entry {
   // Checked before its channels were acknowledged, because the subscriber was down: it must
   // not park as if wake-ups could reach it, and is checked again once they are acknowledged.
   bool awaiting_ack = false;
-  int64_t wait_until_ms = 0; // monotonic
-  int64_t timer_due_ms = 0;  // monotonic: when the armed timer fires
+  int64_t wait_until_ms = 0;  // monotonic
+  int64_t timer_due_ms = 0;   // monotonic: when the armed timer fires
   event* timer = nullptr;
 
   ~Entry() {

@@ -35,8 +35,8 @@ void keepTail(CommandOutcome& out, const char* data, size_t n, size_t max) {
 
 }  // namespace
 
-CommandOutcome runCommand(const std::vector<std::string>& argv, int timeout_ms,
-                          size_t max_output, const std::atomic<bool>* cancel) {
+CommandOutcome runCommand(const std::vector<std::string>& argv, int timeout_ms, size_t max_output,
+                          const std::atomic<bool>* cancel) {
   CommandOutcome out;
   if (argv.empty()) {
     out.error = "empty command";

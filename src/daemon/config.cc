@@ -177,7 +177,8 @@ Result<Config, std::string> parseConfig(int argc, char** argv, int* exit_code) {
   }
   if (runtimes.empty()) return fail(std::string("--runtime: at least one runtime id is needed"));
   c.runtimes = std::move(runtimes);
-  if (!isValidId(c.owner)) return fail("--owner \"" + c.owner + "\" must match [A-Za-z0-9_-]{1,64}");
+  if (!isValidId(c.owner))
+    return fail("--owner \"" + c.owner + "\" must match [A-Za-z0-9_-]{1,64}");
   if (c.name.empty()) c.name = hostName();
   std::vector<std::string> dirs;
   for (const std::string& d : c.skills_dirs) {

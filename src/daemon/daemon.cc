@@ -72,12 +72,11 @@ void Daemon::start() {
   }
   spdlog::info("courier-daemon {} for runtimes {} (owner {}) on {}", config_.consumer,
                joined(config_.runtimes), config_.owner, url_.describe());
-  spdlog::info("skills dirs: {}; models: {}; updates: {}",
-               config_.skills_dirs.empty() ? "none" : joined(config_.skills_dirs),
-               config_.models.empty() ? std::string("none")
-                                      : std::to_string(config_.models.size()),
-               config_.update_command.empty() ? "not supported"
-                                              : joined(config_.update_command, " "));
+  spdlog::info(
+      "skills dirs: {}; models: {}; updates: {}",
+      config_.skills_dirs.empty() ? "none" : joined(config_.skills_dirs),
+      config_.models.empty() ? std::string("none") : std::to_string(config_.models.size()),
+      config_.update_command.empty() ? "not supported" : joined(config_.update_command, " "));
   registerRuntimes();
 }
 
@@ -138,8 +137,9 @@ void Daemon::claim() {
   }
   body += "],\"max\":" + std::to_string(std::min(kClaimMax, capacity)) +
           ",\"wait\":" + std::to_string(kClaimWaitS) + "}";
-  claim_call_ = client_.post("/api/daemon/claim", std::move(body), kClaimWaitS + 15,
-                             [this](HttpReply reply) { onClaim(reply); }, /*consumer=*/true);
+  claim_call_ = client_.post(
+      "/api/daemon/claim", std::move(body), kClaimWaitS + 15,
+      [this](HttpReply reply) { onClaim(reply); }, /*consumer=*/true);
 }
 
 void Daemon::onClaim(const HttpReply& reply) {
@@ -192,8 +192,8 @@ void Daemon::serverAway(const HttpReply& reply, const char* what) {
   ++backoff_attempt_;
   if (!away_ && backoff_attempt_ >= 2) {
     away_ = true;
-    spdlog::warn("server {} unavailable while {}: {}; retrying with backoff", url_.describe(),
-                 what, reply.describe());
+    spdlog::warn("server {} unavailable while {}: {}; retrying with backoff", url_.describe(), what,
+                 reply.describe());
   } else {
     spdlog::debug("server still unavailable: {}", reply.describe());
   }
@@ -297,10 +297,10 @@ void Daemon::onWorkDone(const std::string& key, Outcome outcome) {
 void Daemon::sendExtend(Job& job) {
   if (job.extend_call != 0) return;  // the previous one is still out
   const std::string key = job.key;
-  job.extend_call = client_.post(
-      "/api/daemon/runtimes/" + job.runtime_id + "/requests/" + job.id + "/lease",
-      "{\"attempt\":" + std::to_string(job.attempt) + "}", kCallTimeoutS,
-      [this, key](HttpReply reply) { onExtend(key, reply); });
+  job.extend_call =
+      client_.post("/api/daemon/runtimes/" + job.runtime_id + "/requests/" + job.id + "/lease",
+                   "{\"attempt\":" + std::to_string(job.attempt) + "}", kCallTimeoutS,
+                   [this, key](HttpReply reply) { onExtend(key, reply); });
 }
 
 void Daemon::onExtend(const std::string& key, const HttpReply& reply) {
@@ -328,8 +328,8 @@ void Daemon::sendReport(Job& job) {
   const std::string key = job.key;
   ++job.report_attempts;
   job.report_call = client_.post(
-      "/api/daemon/runtimes/" + job.runtime_id + "/requests/" + job.id + "/result",
-      job.report_body, kReportTimeoutS, [this, key](HttpReply reply) { onReport(key, reply); });
+      "/api/daemon/runtimes/" + job.runtime_id + "/requests/" + job.id + "/result", job.report_body,
+      kReportTimeoutS, [this, key](HttpReply reply) { onReport(key, reply); });
 }
 
 void Daemon::onReport(const std::string& key, const HttpReply& reply) {
@@ -348,25 +348,25 @@ void Daemon::onReport(const std::string& key, const HttpReply& reply) {
   }
   if (reply.transient() && job->report_attempts < std::size(kReportDelaysMs)) {
     const int64_t delay = kReportDelaysMs[job->report_attempts];
-    logWithRequest(spdlog::level::warn, job->id,
-                   "report failed: " + reply.describe() + "; retrying in " +
-                       std::to_string(delay) + " ms");
+    logWithRequest(
+        spdlog::level::warn, job->id,
+        "report failed: " + reply.describe() + "; retrying in " + std::to_string(delay) + " ms");
     job->report_timer->start(delay);
     return;
   }
   if (reply.status == 409) {
-    logWithRequest(spdlog::level::info, job->id,
-                   job->kind + " result dropped: " +
-                       (reply.code() == "cancelled" ? std::string("the request was cancelled")
-                                                    : "another attempt holds it (" +
-                                                          reply.describe() + ")"));
+    logWithRequest(
+        spdlog::level::info, job->id,
+        job->kind + " result dropped: " +
+            (reply.code() == "cancelled" ? std::string("the request was cancelled")
+                                         : "another attempt holds it (" + reply.describe() + ")"));
   } else if (reply.transient()) {
     logWithRequest(spdlog::level::err, job->id,
                    "giving up the report after " + std::to_string(job->report_attempts) +
                        " attempts: " + reply.describe());
   } else {
-    logWithRequest(spdlog::level::err, job->id, "the server refused the report: " +
-                                                    reply.describe());
+    logWithRequest(spdlog::level::err, job->id,
+                   "the server refused the report: " + reply.describe());
   }
   finishJob(*job);
 }

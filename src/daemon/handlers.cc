@@ -107,8 +107,9 @@ Outcome update(const rapidjson::Document& payload, const Config& config,
   if (version == nullptr) return failed("payload.target_version is missing");
   const std::string target = version->GetString();
   if (!isSafeVersion(target)) {
-    return failed("invalid target_version: letters, digits and . _ - + ~ only, not starting "
-                  "with '-'");
+    return failed(
+        "invalid target_version: letters, digits and . _ - + ~ only, not starting "
+        "with '-'");
   }
   std::vector<std::string> argv = config.update_command;
   argv.push_back(target);

@@ -52,7 +52,8 @@ Timer::Timer(event_base* base, std::function<void()> fn)
 Timer::~Timer() { event_free(event_); }
 
 void Timer::start(int64_t delay_ms) {
-  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>(delay_ms % 1000 * 1000)};
+  timeval tv{static_cast<time_t>(delay_ms / 1000),
+             static_cast<suseconds_t>(delay_ms % 1000 * 1000)};
   evtimer_add(event_, &tv);
 }
 

@@ -48,7 +48,8 @@ Result<ServerUrl, std::string> parseServerUrl(const std::string& text) {
   }
   if (url.host.empty()) return fail("--server has no host: \"" + text + "\"");
   if (has_query) return fail("--server must not have a query: \"" + text + "\"");
-  if (url.host.front() == '[' && url.host.back() == ']') url.host = url.host.substr(1, url.host.size() - 2);
+  if (url.host.front() == '[' && url.host.back() == ']')
+    url.host = url.host.substr(1, url.host.size() - 2);
   while (!url.base_path.empty() && url.base_path.back() == '/') url.base_path.pop_back();
   return url;
 }
@@ -78,11 +79,10 @@ std::string HttpReply::describe() const {
   return out;
 }
 
-ServerClient::ServerClient(event_base* base, ServerUrl url, std::string token,
-                           std::string consumer)
+ServerClient::ServerClient(event_base* base, ServerUrl url, std::string token, std::string consumer)
     : base_(base),
-      dns_(evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                    EVDNS_BASE_DISABLE_WHEN_INACTIVE)),
+      dns_(evdns_base_new(base,
+                          EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE)),
       url_(std::move(url)),
       token_(std::move(token)),
       consumer_(std::move(consumer)),

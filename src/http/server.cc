@@ -165,8 +165,8 @@ class HttpServer::Impl {
         int probe = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
         if (probe >= 0) setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        bool taken = probe >= 0 && ::bind(probe, ai->ai_addr, ai->ai_addrlen) != 0 &&
-                     errno == EADDRINUSE;
+        bool taken =
+            probe >= 0 && ::bind(probe, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
         if (probe >= 0) close(probe);
         if (taken) {
           freeaddrinfo(found);

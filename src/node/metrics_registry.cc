@@ -54,8 +54,8 @@ ClientMetric histogram(const std::vector<const WorkerMetrics*>& workers, Get get
     cumulative += counts[i];
     ClientMetric::Bucket b;
     b.cumulative_count = cumulative;
-    b.upper_bound = i < first.bounds().size() ? first.bounds()[i]
-                                              : std::numeric_limits<double>::infinity();
+    b.upper_bound =
+        i < first.bounds().size() ? first.bounds()[i] : std::numeric_limits<double>::infinity();
     m.histogram.bucket.push_back(b);
   }
   return m;
@@ -73,8 +73,8 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
     return total;
   };
 
-  auto created = family("courier_requests_created_total", "Requests created, by kind.",
-                        MetricType::Counter);
+  auto created =
+      family("courier_requests_created_total", "Requests created, by kind.", MetricType::Counter);
   auto claimed = family("courier_requests_claimed_total", "Deliveries to daemons, by kind.",
                         MetricType::Counter);
   auto ended = family("courier_requests_ended_total", "Requests ended, by kind and status.",
@@ -101,8 +101,8 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
   out.push_back(std::move(ended));
   out.push_back(std::move(duration));
 
-  auto parked = family("courier_parked", "Long-polls parked on this node, by type.",
-                       MetricType::Gauge);
+  auto parked =
+      family("courier_parked", "Long-polls parked on this node, by type.", MetricType::Gauge);
   parked.metric.push_back(gauge(sum([](const WorkerMetrics& w) { return w.parked_claims.get(); }),
                                 {{"type", "claim"}}));
   parked.metric.push_back(
@@ -111,8 +111,8 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
                                 {{"type", "events"}}));
   out.push_back(std::move(parked));
 
-  auto roundtrip = family("courier_redis_roundtrip_seconds",
-                          "Round-trip time of Redis commands.", MetricType::Histogram);
+  auto roundtrip = family("courier_redis_roundtrip_seconds", "Round-trip time of Redis commands.",
+                          MetricType::Histogram);
   roundtrip.metric.push_back(histogram(
       workers_, [](const WorkerMetrics& w) -> const Histogram& { return w.redis_roundtrip; }));
   out.push_back(std::move(roundtrip));

@@ -59,8 +59,8 @@ class Worker::Impl {
         base_(newEventBase()),
         redis_(base_, endpoint, scripts),
         subscriber_(base_, endpoint, redis_,
-                    "courier:node:" + config_.node_id + ":" + std::to_string(config_.index) +
-                        ":" + randomId()),
+                    "courier:node:" + config_.node_id + ":" + std::to_string(config_.index) + ":" +
+                        randomId()),
         store_(redis_, kinds, &metrics_),
         waiters_(base_, subscriber_, WaitersOptions{}, &metrics_),
         auth_(store_, config_.admin_token),

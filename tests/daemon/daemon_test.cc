@@ -80,8 +80,8 @@ class DaemonProcess {
       EXPECT_EQ(child_.terminate(30000), 0) << "daemon did not exit 0 on SIGTERM:\n" << log();
     }
     const std::string text = log();
-    for (const char* bad : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
-                            "ThreadSanitizer"}) {
+    for (const char* bad :
+         {"AddressSanitizer", "LeakSanitizer", "runtime error:", "ThreadSanitizer"}) {
       EXPECT_EQ(text.find(bad), std::string::npos) << "sanitizer report in the daemon log:\n"
                                                    << text;
     }
@@ -122,8 +122,10 @@ class Daemon : public ::testing::Test {
   }
 
   std::vector<std::string> baseArgs(int port = 0) const {
-    return {"--server", "http://127.0.0.1:" + std::to_string(port ? port : h_->port()),
-            "--token", t_.daemon_token, "--owner", "alice", "--provider", "claude",
+    return {"--server",   "http://127.0.0.1:" + std::to_string(port ? port : h_->port()),
+            "--token",    t_.daemon_token,
+            "--owner",    "alice",
+            "--provider", "claude",
             "--consumer", "test-daemon"};
   }
 
@@ -133,17 +135,18 @@ class Daemon : public ::testing::Test {
     std::vector<std::string> args = baseArgs();
     bool has_runtime = false;
     for (const auto& a : extra) has_runtime |= a == "--runtime";
-    if (!has_runtime && std::none_of(env.begin(), env.end(),
-                                     [](const auto& kv) { return kv.first == "COURIER_RUNTIME"; })) {
+    if (!has_runtime && std::none_of(env.begin(), env.end(), [](const auto& kv) {
+          return kv.first == "COURIER_RUNTIME";
+        })) {
       args.insert(args.end(), {"--runtime", "rt1"});
     }
     args.insert(args.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<DaemonProcess>(args, env, dir_ + "/daemon.log");
     ASSERT_TRUE(daemon_->start());
     for (const auto& rt : runtimes) {
-      ASSERT_TRUE(eventually([&] { return online(rt); })) << "runtime " << rt
-                                                           << " never came online\n"
-                                                           << daemon_->log();
+      ASSERT_TRUE(eventually([&] { return online(rt); }))
+          << "runtime " << rt << " never came online\n"
+          << daemon_->log();
     }
   }
 
@@ -153,7 +156,8 @@ class Daemon : public ::testing::Test {
     if (r.status != 200) return false;
     auto doc = r.json();
     for (const auto& runtime : doc["runtimes"].GetArray()) {
-      if (runtime["id"].GetString() == rt) return std::string(runtime["status"].GetString()) == "online";
+      if (runtime["id"].GetString() == rt)
+        return std::string(runtime["status"].GetString()) == "online";
     }
     return false;
   }
@@ -202,8 +206,9 @@ class Daemon : public ::testing::Test {
   // Starts a daemon whose update command waits for dir_/release, then prints "done VERSION";
   // creates an update and returns its id once the command runs ("" on failure).
   std::string startGatedUpdate(const std::string& version) {
-    const std::string cmd = script("gated.sh", "touch " + dir_ + "/started\nwhile [ ! -e " + dir_ +
-                                                   "/release ]; do sleep 0.05; done\necho done $1\n");
+    const std::string cmd =
+        script("gated.sh", "touch " + dir_ + "/started\nwhile [ ! -e " + dir_ +
+                               "/release ]; do sleep 0.05; done\necho done $1\n");
     startDaemon({"--update-command", cmd});
     if (HasFatalFailure()) return "";
     const std::string id = create("update", R"({"target_version":")" + version + "\"}");
@@ -220,7 +225,9 @@ class Daemon : public ::testing::Test {
   std::unique_ptr<DaemonProcess> daemon_;
 };
 
-std::string str(const rapidjson::Value& v) { return v.IsString() ? v.GetString() : "<not a string>"; }
+std::string str(const rapidjson::Value& v) {
+  return v.IsString() ? v.GetString() : "<not a string>";
+}
 
 TEST_F(Daemon, AnswersPingAndModelList) {
   startDaemon({"--models", "sonnet=Claude Sonnet, opus"});
@@ -342,8 +349,9 @@ TEST_F(Daemon, CancelStopsTheWork) {
   auto del = c.del("/api/runtimes/rt1/requests/" + id, auth(t_.user_token));
   ASSERT_EQ(field(del, "status"), "cancelled") << del.body;
   // The daemon learns it at its next lease extension, kills the command and reports nothing.
-  EXPECT_TRUE(eventually([&] { return daemon_->logHas("stopping update: the request was cancelled"); }))
-      << daemon_->log();
+  EXPECT_TRUE(eventually([&] {
+    return daemon_->logHas("stopping update: the request was cancelled");
+  })) << daemon_->log();
   EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0 && errno == ESRCH; }));
   EXPECT_EQ(str(finalRecord(id)["status"]), "cancelled");
   EXPECT_FALSE(daemon_->logHas("result dropped"));  // it did not even try to report
@@ -378,8 +386,10 @@ TEST_F(Daemon, ServesSeveralRuntimesConfiguredFromTheEnvironment) {
   writeFile(skills_ + "/a/SKILL.md", skillMd("a", "first dir"));
   writeFile(other + "/b/SKILL.md", skillMd("b", "second dir"));
   writeFile(other + "/a/SKILL.md", skillMd("shadowed", "the first dir wins"));
-  startDaemon({}, {{"COURIER_RUNTIME", "rt1,rt2"}, {"COURIER_SKILLS_DIR", skills_ + ":" + other},
-                   {"COURIER_MODELS", "m1,m2,m3"}},
+  startDaemon({},
+              {{"COURIER_RUNTIME", "rt1,rt2"},
+               {"COURIER_SKILLS_DIR", skills_ + ":" + other},
+               {"COURIER_MODELS", "m1,m2,m3"}},
               {"rt1", "rt2"});
   for (const std::string rt : {"rt1", "rt2"}) {
     EXPECT_EQ(str(run("ping", "{}", rt)["status"]), "completed") << rt;
@@ -444,21 +454,21 @@ TEST(DaemonCommandLine, HelpExplainsEveryFlagAndBadFlagsExitTwo) {
   ChildProcess help({daemonBinary(), "--help"}, {}, dir + "/help.log");
   ASSERT_TRUE(help.start()) << help.lastError();
   EXPECT_EQ(help.wait(15000), 0);
-  for (const char* flag : {"--server", "--token", "--runtime", "--owner", "--name", "--provider",
-                           "--skills-dir", "--models", "--update-command", "--consumer",
-                           "--log-level", "COURIER_SERVER", "COURIER_TOKEN", "COURIER_RUNTIME",
-                           "COURIER_OWNER", "COURIER_SKILLS_DIR", "COURIER_MODELS",
-                           "COURIER_UPDATE_COMMAND", "COURIER_CONSUMER"}) {
+  for (const char* flag :
+       {"--server", "--token", "--runtime", "--owner", "--name", "--provider", "--skills-dir",
+        "--models", "--update-command", "--consumer", "--log-level", "COURIER_SERVER",
+        "COURIER_TOKEN", "COURIER_RUNTIME", "COURIER_OWNER", "COURIER_SKILLS_DIR", "COURIER_MODELS",
+        "COURIER_UPDATE_COMMAND", "COURIER_CONSUMER"}) {
     EXPECT_NE(help.log().find(flag), std::string::npos) << flag << "\n" << help.log();
   }
   const std::vector<std::vector<std::string>> bad = {
-      {},                                                                          // required
+      {},                                                                            // required
       {"--server", "http://x", "--token", "t", "--owner", "o", "--runtime", "a/b"},  // bad id
       {"--server", "https://x", "--token", "t", "--owner", "o", "--runtime", "a"},   // no TLS
       {"--server", "http://x", "--token", "t", "--owner", "o", "--runtime", "a", "--consumer",
        "bad consumer"},
-      {"--server", "http://x", "--token", "t", "--owner", "o", "--runtime", "a",
-       "--update-command", "'unterminated"},
+      {"--server", "http://x", "--token", "t", "--owner", "o", "--runtime", "a", "--update-command",
+       "'unterminated"},
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     std::vector<std::string> argv = bad[i];
@@ -538,8 +548,8 @@ TEST_F(DaemonImport, NameTakenConflictsThenOverwriteSendsWhatIsOnDiskNow) {
 
   writeFile(skills_ + "/pdf/SKILL.md", skillMd("pdf", "Version two."));
   fs::remove(skills_ + "/pdf/scripts/fill.py");
-  auto over = import(R"({"skill_key":"pdf","action":"overwrite","target_skill_id":")" + sid +
-                     "\"}");
+  auto over =
+      import(R"({"skill_key":"pdf","action":"overwrite","target_skill_id":")" + sid + "\"}");
   ASSERT_EQ(str(over["status"]), "completed") << toJson(over);
   const auto& skill = over["result"]["skill"];
   EXPECT_EQ(str(skill["id"]), sid);

@@ -29,8 +29,9 @@ TEST(FrontMatter, NameAndDescription) {
 }
 
 TEST(FrontMatter, OtherKeysCommentsAndOrderDoNotMatter) {
-  auto f = fm("---\n# a comment\nlicense: MIT\ndescription: Second.  # trailing comment\n"
-              "allowed-tools: [Read, Write]\nname: first\n---\n");
+  auto f =
+      fm("---\n# a comment\nlicense: MIT\ndescription: Second.  # trailing comment\n"
+         "allowed-tools: [Read, Write]\nname: first\n---\n");
   EXPECT_EQ(f.name, "first");
   EXPECT_EQ(f.description, "Second.");
 }
@@ -45,8 +46,9 @@ TEST(FrontMatter, QuotedScalars) {
 }
 
 TEST(FrontMatter, BlockScalars) {
-  const std::string folded = "---\ndescription: >\n  Folded onto\n  one line.\n\n  New para.\n"
-                             "name: x\n---\n";
+  const std::string folded =
+      "---\ndescription: >\n  Folded onto\n  one line.\n\n  New para.\n"
+      "name: x\n---\n";
   EXPECT_EQ(fm(folded).description, "Folded onto one line.\nNew para.");
   EXPECT_EQ(fm(folded).name, "x");
   EXPECT_EQ(fm("---\ndescription: |\n  line one\n    indented\n  line three\n---\n").description,
@@ -62,8 +64,9 @@ TEST(FrontMatter, PlainScalarOverSeveralLines) {
 }
 
 TEST(FrontMatter, NestedValuesAreNotStrings) {
-  auto f = fm("---\nmetadata:\n  name: inner\n  description: inner\nname: outer\n"
-              "description:\n  - a list\n---\n");
+  auto f =
+      fm("---\nmetadata:\n  name: inner\n  description: inner\nname: outer\n"
+         "description:\n  - a list\n---\n");
   EXPECT_EQ(f.name, "outer");
   EXPECT_EQ(f.description, "");
   EXPECT_EQ(fm("---\nname: [a, b]\n---\n").name, "");
@@ -215,8 +218,8 @@ TEST_F(SkillDirs, BundleHasSkillMdAsContentAndTheOtherFilesSorted) {
   EXPECT_EQ(b->description, "Fill forms");
   EXPECT_EQ(b->content, md);
   EXPECT_EQ(b->source_path, dir_ + "/pdf");
-  EXPECT_EQ(paths(*b), (std::vector<std::string>{"README.md", "a/b/c/d/four-deep.md",
-                                                 "scripts/fill.py"}));
+  EXPECT_EQ(paths(*b),
+            (std::vector<std::string>{"README.md", "a/b/c/d/four-deep.md", "scripts/fill.py"}));
   EXPECT_EQ(b->files[2].content, "print('é')\n");
 }
 
@@ -256,7 +259,7 @@ TEST_F(SkillDirs, VcsFoldersFinderFilesAndSpecialFilesAreSkipped) {
   write("pdf/SKILL.md", skillMd("pdf"));
   write("pdf/.git/config", "[core]\n");
   write("pdf/.DS_Store", "x");
-  write("pdf/.env.example", "KEY=\n");  // other dotfiles are ordinary files
+  write("pdf/.env.example", "KEY=\n");                         // other dotfiles are ordinary files
   ASSERT_EQ(::mkfifo((dir_ + "/pdf/fifo").c_str(), 0600), 0);  // must not block the read
   auto b = load("pdf");
   ASSERT_TRUE(b.ok()) << b.error().message;
@@ -266,7 +269,7 @@ TEST_F(SkillDirs, VcsFoldersFinderFilesAndSpecialFilesAreSkipped) {
 TEST_F(SkillDirs, BinaryFilesAreSkippedNotSent) {
   write("pdf/SKILL.md", skillMd("pdf"));
   write("pdf/logo.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
-  write("pdf/latin1.txt", "caf\xE9\n");                                   // not UTF-8
+  write("pdf/latin1.txt", "caf\xE9\n");                                     // not UTF-8
   write("pdf/big.bin", std::string(3 << 20, 'x').replace(10, 1, 1, '\0'));  // 3 MiB, NUL early
   write("pdf/text.md", "text\n");
   auto b = load("pdf");
@@ -284,8 +287,7 @@ TEST_F(SkillDirs, AFileOverOneMiBFailsTheImport) {
   auto b = load("pdf");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().code, SkillErrc::kLimit);
-  EXPECT_EQ(b.error().message,
-            "skill pdf: data/huge.txt is larger than 1 MiB (1048577 bytes)");
+  EXPECT_EQ(b.error().message, "skill pdf: data/huge.txt is larger than 1 MiB (1048577 bytes)");
   write("big/SKILL.md", skillMd("big") + std::string(1 << 20, 'x'));
   EXPECT_EQ(load("big").error().code, SkillErrc::kLimit);
 }
@@ -304,7 +306,8 @@ TEST_F(SkillDirs, MoreThan256FilesFailTheImport) {
 
 TEST_F(SkillDirs, MoreThanEightMiBTogetherFailTheImport) {
   write("big/SKILL.md", skillMd("big"));
-  for (int i = 0; i < 8; ++i) write("big/part" + std::to_string(i) + ".txt", std::string(1 << 20, 'p'));
+  for (int i = 0; i < 8; ++i)
+    write("big/part" + std::to_string(i) + ".txt", std::string(1 << 20, 'p'));
   auto b = load("big");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().code, SkillErrc::kLimit);
@@ -318,7 +321,8 @@ TEST_F(SkillDirs, FilesNestedDeeperThanFourFoldersFailTheImport) {
   write("deep/1/2/3/4/5/too-deep.txt", "no");
   auto b = load("deep");
   ASSERT_FALSE(b.ok());
-  EXPECT_EQ(b.error().message, "skill deep: 1/2/3/4/5/too-deep.txt is nested deeper than 4 folders");
+  EXPECT_EQ(b.error().message,
+            "skill deep: 1/2/3/4/5/too-deep.txt is nested deeper than 4 folders");
 }
 
 TEST_F(SkillDirs, CustomLimits) {

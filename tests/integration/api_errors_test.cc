@@ -51,14 +51,13 @@ TEST_F(ApiErrors, Authentication) {
   expectError(c.get("/api/runtimes", {{"Authorization", "Basic abc"}}), 401, "unauthorized");
   // A valid token of the wrong kind.
   expectError(c.get("/api/runtimes", auth(t_->daemon_token)), 403, "forbidden");
-  expectError(c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"]})",
-                     daemonHeaders(t_->user_token, "d")),
-              403, "forbidden");
+  expectError(
+      c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"]})", daemonHeaders(t_->user_token, "d")),
+      403, "forbidden");
   expectError(c.post("/api/admin/workspaces", R"({"name":"x"})", auth(t_->user_token)), 403,
               "forbidden");
   // Without a valid token, nothing about the body is revealed.
-  expectError(c.post("/api/runtimes/rt1/requests", "{not json", auth("nope")), 401,
-              "unauthorized");
+  expectError(c.post("/api/runtimes/rt1/requests", "{not json", auth("nope")), 401, "unauthorized");
 }
 
 TEST_F(ApiErrors, RevokedTokenStopsWorkingWithinFiveSeconds) {
@@ -69,8 +68,9 @@ TEST_F(ApiErrors, RevokedTokenStopsWorkingWithinFiveSeconds) {
   std::string token = field(created, "token");
   HttpClient c(h_->port());
   ASSERT_EQ(c.get("/api/runtimes", auth(token)).status, 200);
-  ASSERT_EQ(admin.del("/api/admin/tokens/" + field(created, "id"), auth(Harness::kAdminToken)).status,
-            204);
+  ASSERT_EQ(
+      admin.del("/api/admin/tokens/" + field(created, "id"), auth(Harness::kAdminToken)).status,
+      204);
   int status = 200;
   for (int i = 0; i < 60 && status == 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -143,9 +143,9 @@ TEST_F(ApiErrors, DaemonInput) {
               "invalid_body");
   expectError(c.post(path, R"({"status":"completed"})", auth(t_->daemon_token)), 400,
               "invalid_body");
-  expectError(c.post(path, R"({"attempt":1,"status":"completed","result":3})",
-                     auth(t_->daemon_token)),
-              400, "invalid_body");
+  expectError(
+      c.post(path, R"({"attempt":1,"status":"completed","result":3})", auth(t_->daemon_token)), 400,
+      "invalid_body");
   // Not yet claimed: no attempt holds it.
   expectError(c.post(path, R"({"attempt":1,"status":"completed"})", auth(t_->daemon_token)), 409,
               "lease_lost");
@@ -190,10 +190,10 @@ TEST_F(ApiErrors, IdempotencyCoalescingAndExclusiveUpdates) {
   expectError(c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", bad), 400,
               "invalid_idempotency_key");
 
-  auto l1 = c.post("/api/runtimes/rt1/requests", R"({"kind":"local_skill_list"})",
-                   auth(t_->user_token));
-  auto l2 = c.post("/api/runtimes/rt1/requests", R"({"kind":"local_skill_list"})",
-                   auth(t_->user_token));
+  auto l1 =
+      c.post("/api/runtimes/rt1/requests", R"({"kind":"local_skill_list"})", auth(t_->user_token));
+  auto l2 =
+      c.post("/api/runtimes/rt1/requests", R"({"kind":"local_skill_list"})", auth(t_->user_token));
   EXPECT_EQ(l1.status, 201);
   EXPECT_EQ(l2.status, 200);
   EXPECT_EQ(field(l1, "id"), field(l2, "id"));

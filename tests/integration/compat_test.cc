@@ -40,9 +40,10 @@ TEST(Compat, HeartbeatClaimsOnePerKindInOrderAndReportsWithOldBodies) {
   EXPECT_EQ(std::string(doc2["pending_local_skill_imports"][0]["id"].GetString()), imp2);
   EXPECT_FALSE(doc2.HasMember("pending_model_list"));
 
-  auto rep = c.post("/api/daemon/runtimes/rt1/models/" + models + "/result",
-                    R"({"status":"completed","models":[{"id":"m1","label":"M1"}],"supported":true})",
-                    auth(t.daemon_token));
+  auto rep =
+      c.post("/api/daemon/runtimes/rt1/models/" + models + "/result",
+             R"({"status":"completed","models":[{"id":"m1","label":"M1"}],"supported":true})",
+             auth(t.daemon_token));
   ASSERT_EQ(rep.status, 200) << rep.body;
   auto rec = c.get("/api/runtimes/rt1/requests/" + models, auth(t.user_token)).json();
   EXPECT_STREQ(rec["status"].GetString(), "completed");
@@ -50,8 +51,9 @@ TEST(Compat, HeartbeatClaimsOnePerKindInOrderAndReportsWithOldBodies) {
   EXPECT_TRUE(rec["result"]["supported"].GetBool());
 
   // Any status other than "completed" is a failure; a repeat is acknowledged and ignored.
-  auto failed = c.post("/api/daemon/runtimes/rt1/update/" + update + "/result",
-                       R"({"status":"error","output":"","error":"disk full"})", auth(t.daemon_token));
+  auto failed =
+      c.post("/api/daemon/runtimes/rt1/update/" + update + "/result",
+             R"({"status":"error","output":"","error":"disk full"})", auth(t.daemon_token));
   EXPECT_EQ(failed.status, 200);
   auto urec = c.get("/api/runtimes/rt1/requests/" + update, auth(t.user_token));
   EXPECT_EQ(field(urec, "status"), "failed");
@@ -69,8 +71,9 @@ TEST(Compat, HeartbeatClaimsOnePerKindInOrderAndReportsWithOldBodies) {
                 .status,
             404);
   // Unknown runtime: 404.
-  EXPECT_EQ(c.post("/api/daemon/heartbeat", R"({"runtime_id":"nope"})", auth(t.daemon_token)).status,
-            404);
+  EXPECT_EQ(
+      c.post("/api/daemon/heartbeat", R"({"runtime_id":"nope"})", auth(t.daemon_token)).status,
+      404);
 }
 
 // The old web app: POST, then GET every 500 ms until terminal, with flattened records.
@@ -102,12 +105,13 @@ TEST(Compat, OldWebAppAndOldDaemonListSkillsAndImport) {
 
   auto hb = daemon.post("/api/daemon/heartbeat", R"({"runtime_id":"rt1"})", auth(t.daemon_token));
   ASSERT_EQ(std::string(hb.json()["pending_local_skills"]["id"].GetString()), id);
-  ASSERT_EQ(daemon.post("/api/daemon/runtimes/rt1/local-skills/" + id + "/result",
-                        R"({"status":"completed","skills":[{"key":"pdf","name":"PDF",)"
-                        R"("source_path":"/s/pdf","provider":"claude","file_count":2}],)"
-                        R"("mcp_servers":[{"name":"fs","enabled":true,"command":"npx fs",)"
-                        R"("env":{"TOKEN":"secret"},"url":"http://x"},"junk"]})",
-                        auth(t.daemon_token))
+  ASSERT_EQ(daemon
+                .post("/api/daemon/runtimes/rt1/local-skills/" + id + "/result",
+                      R"({"status":"completed","skills":[{"key":"pdf","name":"PDF",)"
+                      R"("source_path":"/s/pdf","provider":"claude","file_count":2}],)"
+                      R"("mcp_servers":[{"name":"fs","enabled":true,"command":"npx fs",)"
+                      R"("env":{"TOKEN":"secret"},"url":"http://x"},"junk"]})",
+                      auth(t.daemon_token))
                 .status,
             200);
   auto done = pollUntilTerminal(web, "/api/runtimes/rt1/local-skills/" + id, t.user_token);
@@ -130,11 +134,12 @@ TEST(Compat, OldWebAppAndOldDaemonListSkillsAndImport) {
   EXPECT_EQ(field(imp, "skill_key"), "pdf");
   auto hb2 = daemon.post("/api/daemon/heartbeat", R"({"runtime_id":"rt1"})", auth(t.daemon_token));
   ASSERT_EQ(std::string(hb2.json()["pending_local_skill_import"]["id"].GetString()), iid);
-  ASSERT_EQ(daemon.post("/api/daemon/runtimes/rt1/local-skills/import/" + iid + "/result",
-                        R"({"status":"completed","skill":{"name":"PDF","description":"d",)"
-                        R"("content":"# PDF","source_path":"/s/pdf","provider":"claude",)"
-                        R"("files":[{"path":"a.md","content":"A"}]}})",
-                        auth(t.daemon_token))
+  ASSERT_EQ(daemon
+                .post("/api/daemon/runtimes/rt1/local-skills/import/" + iid + "/result",
+                      R"({"status":"completed","skill":{"name":"PDF","description":"d",)"
+                      R"("content":"# PDF","source_path":"/s/pdf","provider":"claude",)"
+                      R"("files":[{"path":"a.md","content":"A"}]}})",
+                      auth(t.daemon_token))
                 .status,
             200);
   auto idone = pollUntilTerminal(web, "/api/runtimes/rt1/local-skills/import/" + iid, t.user_token);
@@ -152,8 +157,8 @@ TEST(Compat, OldFrontendErrorsAndCancelledShowsAsFailed) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient web(h.port());
-  auto missing = web.post("/api/runtimes/rt1/local-skills/import", R"({"name":"x"})",
-                          auth(t.user_token));
+  auto missing =
+      web.post("/api/runtimes/rt1/local-skills/import", R"({"name":"x"})", auth(t.user_token));
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(field(missing, "error"), "skill_key is required");
   EXPECT_EQ(field(web.post("/api/runtimes/rt1/local-skills/import",
@@ -171,7 +176,8 @@ TEST(Compat, OldFrontendErrorsAndCancelledShowsAsFailed) {
   EXPECT_EQ(nort.status, 404);
   EXPECT_EQ(field(nort, "error"), "runtime not found");
   std::string bob = h.userToken(t, "bob");
-  auto denied = web.post("/api/runtimes/rt1/local-skills/import", R"({"skill_key":"k"})", auth(bob));
+  auto denied =
+      web.post("/api/runtimes/rt1/local-skills/import", R"({"skill_key":"k"})", auth(bob));
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(field(denied, "error"), "insufficient permissions");
   auto up = web.post("/api/runtimes/rt1/update", R"({"target_version":"2.0"})", auth(t.user_token));

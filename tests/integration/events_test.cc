@@ -36,8 +36,8 @@ TEST(Events, StreamsEveryChangeUntilTheTerminalOne) {
   std::string id = h.create(t, "rt1");
   HttpResponse head;
   auto stream = std::async(std::launch::async, [&] {
-    return readStream(h.port(), "/api/runtimes/rt1/requests/" + id + "/events?access_token=" +
-                                    t.user_token,
+    return readStream(h.port(),
+                      "/api/runtimes/rt1/requests/" + id + "/events?access_token=" + t.user_token,
                       &head);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -47,11 +47,11 @@ TEST(Events, StreamsEveryChangeUntilTheTerminalOne) {
                 .status,
             200);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_EQ(c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
-                   R"({"attempt":1,"status":"completed","result":{"pong":true}})",
-                   auth(t.daemon_token))
-                .status,
-            200);
+  ASSERT_EQ(
+      c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+             R"({"attempt":1,"status":"completed","result":{"pong":true}})", auth(t.daemon_token))
+          .status,
+      200);
   std::string body = stream.get();
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.header("Content-Type").value_or(""), "text/event-stream");

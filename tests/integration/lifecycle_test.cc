@@ -16,8 +16,8 @@ namespace {
 std::string claimBody(const std::vector<std::string>& rts, int wait, int max = 10) {
   std::string ids;
   for (const auto& rt : rts) ids += (ids.empty() ? "\"" : ",\"") + rt + "\"";
-  return R"({"runtime_ids":[)" + ids + R"(],"wait":)" + std::to_string(wait) +
-         R"(,"max":)" + std::to_string(max) + "}";
+  return R"({"runtime_ids":[)" + ids + R"(],"wait":)" + std::to_string(wait) + R"(,"max":)" +
+         std::to_string(max) + "}";
 }
 
 struct Claimed {
@@ -38,8 +38,8 @@ std::vector<Claimed> claimed(const HttpResponse& r) {
 
 std::string reportBody(int64_t attempt, const std::string& status = "completed",
                        const std::string& result = R"({"pong":true})") {
-  return R"({"attempt":)" + std::to_string(attempt) + R"(,"status":")" + status +
-         R"(","result":)" + result + "}";
+  return R"({"attempt":)" + std::to_string(attempt) + R"(,"status":")" + status + R"(","result":)" +
+         result + "}";
 }
 
 std::string reqPath(const std::string& rt, const std::string& id) {
@@ -64,8 +64,8 @@ TEST(Lifecycle, FullRoundTrip) {
   std::string id = field(created, "id");
   EXPECT_GE(id.size(), 21u);
 
-  auto claim = c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                      daemonHeaders(t.daemon_token, "d1"));
+  auto claim =
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "d1"));
   ASSERT_EQ(claim.status, 200) << claim.body;
   auto got = claimed(claim);
   ASSERT_EQ(got.size(), 1u);
@@ -114,7 +114,8 @@ TEST(Lifecycle, GetParkedOnOneNodeIsWokenByReportOnAnother) {
     return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
   });
   HttpClient b(h.port(1));
-  auto claim = b.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "d"));
+  auto claim =
+      b.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "d"));
   ASSERT_EQ(claimed(claim).size(), 1u);
   // Give the GET time to park (its result does not depend on it: it waits for terminal).
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -205,9 +206,10 @@ TEST(Lifecycle, ClaimWhoseClientHungUpIsReleasedAtOnce) {
     // A daemon parks a claim, then vanishes.
     HttpClient gone(h.port());
     std::string body = claimBody({"rt1"}, 30);
-    ASSERT_TRUE(gone.sendRaw("POST /api/daemon/claim HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                             t.daemon_token + "\r\nX-Courier-Consumer: gone\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_TRUE(gone.sendRaw(
+        "POST /api/daemon/claim HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t.daemon_token +
+        "\r\nX-Courier-Consumer: gone\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     gone.close();
   }
@@ -216,7 +218,8 @@ TEST(Lifecycle, ClaimWhoseClientHungUpIsReleasedAtOnce) {
   // The default claim lease is 15 s: had the vanished claim taken the request, this claim (5 s)
   // would come back empty.
   HttpClient c(h.port());
-  auto r = c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "alive"));
+  auto r =
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "alive"));
   auto got = claimed(r);
   ASSERT_EQ(got.size(), 1u) << r.body;
   EXPECT_EQ(got[0].id, id);
@@ -257,7 +260,8 @@ TEST(Lifecycle, OtherWorkspacesSeeNotFound) {
   EXPECT_EQ(c.del(reqPath("rt1", id), auth(b.user_token)).status, 404);
   auto create = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", auth(b.user_token));
   EXPECT_EQ(create.status, 404) << create.body;
-  auto claim = c.post("/api/daemon/claim", claimBody({"rt1"}, 0), daemonHeaders(b.daemon_token, "d"));
+  auto claim =
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 0), daemonHeaders(b.daemon_token, "d"));
   EXPECT_EQ(claim.status, 404) << claim.body;
   EXPECT_EQ(c.post(resultPath("rt1", id), reportBody(1), auth(b.daemon_token)).status, 404);
   auto list = c.get("/api/runtimes", auth(b.user_token));
@@ -273,13 +277,13 @@ TEST(Lifecycle, FencingAndRedeliveryWithShortLeases) {
   h.runtime(t, "rt1");
   std::string id = h.create(t, "rt1");
   HttpClient c(h.port());
-  auto first = claimed(c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                              daemonHeaders(t.daemon_token, "a")));
+  auto first = claimed(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "a")));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].attempt, 1);
   // Daemon a never extends: the lease runs out and the parked claim of b gets attempt 2.
-  auto second = claimed(c.post("/api/daemon/claim", claimBody({"rt1"}, 10),
-                               daemonHeaders(t.daemon_token, "b")));
+  auto second = claimed(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 10), daemonHeaders(t.daemon_token, "b")));
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].id, id);
   EXPECT_EQ(second[0].attempt, 2);
@@ -382,8 +386,8 @@ TEST(Lifecycle, SurvivesScriptFlush) {
   std::string id1 = h.create(t, "rt1");
   EXPECT_EQ(h.redis().cmd({"SCRIPT", "FLUSH"}), "OK");
   std::string id2 = h.create(t, "rt1");
-  auto got = claimed(c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                            daemonHeaders(t.daemon_token, "a")));
+  auto got = claimed(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "a")));
   ASSERT_EQ(got.size(), 2u);
   h.redis().cmd({"SCRIPT", "FLUSH"});
   for (const auto& g : got) {
@@ -410,8 +414,8 @@ TEST(Lifecycle, ParkedGetsSurviveTheSubscriberBeingKilled) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_GE(h.redis().cmdInt({"CLIENT", "KILL", "TYPE", "pubsub"}), 1);
   HttpClient c(h.port());
-  auto got = claimed(c.post("/api/daemon/claim", claimBody({"rt1"}, 5),
-                            daemonHeaders(t.daemon_token, "a")));
+  auto got = claimed(
+      c.post("/api/daemon/claim", claimBody({"rt1"}, 5), daemonHeaders(t.daemon_token, "a")));
   ASSERT_EQ(got.size(), static_cast<size_t>(kGets));
   for (const auto& g : got) {
     ASSERT_EQ(c.post(resultPath("rt1", g.id), reportBody(1), auth(t.daemon_token)).status, 200);

@@ -1,9 +1,9 @@
 // /metrics after a round trip: the counters moved, and the text is Prometheus exposition format.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include "support/courier_harness.h"
@@ -79,9 +79,9 @@ TEST(Metrics, CountersMoveAfterARoundTripAndTheTextParses) {
                    R"({"attempt":1,"status":"completed"})", auth(t.daemon_token))
                 .status,
             200);
-  ASSERT_EQ(field(c.get("/api/runtimes/rt1/requests/" + id + "?wait=5", auth(t.user_token)),
-                  "status"),
-            "completed");
+  ASSERT_EQ(
+      field(c.get("/api/runtimes/rt1/requests/" + id + "?wait=5", auth(t.user_token)), "status"),
+      "completed");
 
   auto r = c.get("/metrics");
   ASSERT_EQ(r.status, 200);

@@ -48,10 +48,11 @@ class Skills : public ::testing::Test {
 };
 
 TEST_F(Skills, ImportCreatesTheSkillAttributedToTheRequester) {
-  auto rec = import(R"({"skill_key":"pdf"})",
-                    bundle("pdf", R"([{"path":"a.txt","content":"A"},{"path":"../x","content":"no"},)"
-                                  R"({"path":"/etc/passwd","content":"no"},{"path":"","content":"no"},)"
-                                  R"({"path":"sub/b.md","content":"B"}])"));
+  auto rec =
+      import(R"({"skill_key":"pdf"})",
+             bundle("pdf", R"([{"path":"a.txt","content":"A"},{"path":"../x","content":"no"},)"
+                           R"({"path":"/etc/passwd","content":"no"},{"path":"","content":"no"},)"
+                           R"({"path":"sub/b.md","content":"B"}])"));
   ASSERT_STREQ(rec["status"].GetString(), "completed");
   const auto& skill = rec["result"]["skill"];
   EXPECT_STREQ(skill["name"].GetString(), "pdf");
@@ -102,15 +103,18 @@ TEST_F(Skills, NameTakenConflictsOrFailsAndOverwriteReplaces) {
   // Someone else may not overwrite it, and a renamed bundle no longer matches.
   std::string bob = h_.userToken(t_, "bob");
   HttpClient c(h_.port());
-  ASSERT_EQ(c.post("/api/daemon/runtimes",
-                   R"({"id":"rt1","name":"rt1","owner_user_id":"bob"})", auth(t_.daemon_token))
+  ASSERT_EQ(c.post("/api/daemon/runtimes", R"({"id":"rt1","name":"rt1","owner_user_id":"bob"})",
+                   auth(t_.daemon_token))
                 .status,
             200);
-  auto denied = import(R"({"skill_key":"pdf","action":"overwrite","target_skill_id":")" + sid + "\"}",
-                       bundle("pdf"), bob);
-  EXPECT_STREQ(denied["error"].GetString(), "you no longer have permission to overwrite this skill");
-  auto renamed = import(R"({"skill_key":"x","action":"overwrite","target_skill_id":")" + sid + "\"}",
-                        bundle("other"), bob);
+  auto denied =
+      import(R"({"skill_key":"pdf","action":"overwrite","target_skill_id":")" + sid + "\"}",
+             bundle("pdf"), bob);
+  EXPECT_STREQ(denied["error"].GetString(),
+               "you no longer have permission to overwrite this skill");
+  auto renamed =
+      import(R"({"skill_key":"x","action":"overwrite","target_skill_id":")" + sid + "\"}",
+             bundle("other"), bob);
   EXPECT_STREQ(renamed["status"].GetString(), "failed");
   auto gone = import(R"({"skill_key":"x","action":"overwrite","target_skill_id":"nope"})",
                      bundle("x"), bob);
@@ -126,7 +130,8 @@ TEST_F(Skills, NameOverrideEmptyBundleAndLimits) {
   EXPECT_STREQ(empty["error"].GetString(), "daemon returned an empty skill bundle");
   std::string many = "[";
   for (int i = 0; i < 257; ++i) {
-    many += (i ? "," : "") + std::string(R"({"path":"f)") + std::to_string(i) + R"(","content":"x"})";
+    many +=
+        (i ? "," : "") + std::string(R"({"path":"f)") + std::to_string(i) + R"(","content":"x"})";
   }
   many += "]";
   auto big = import(R"({"skill_key":"k"})", bundle("many", many));
@@ -138,9 +143,10 @@ TEST_F(Skills, ConcurrentImportsOfOneNameMakeExactlyOneSkill) {
   HttpClient c(h_.port());
   std::vector<std::string> ids;
   for (int i = 0; i < 2; ++i) {
-    auto r = c.post("/api/runtimes/rt1/requests",
-                    R"({"kind":"local_skill_import","payload":{"skill_key":"same","supports_conflict":true}})",
-                    auth(t_.user_token));
+    auto r = c.post(
+        "/api/runtimes/rt1/requests",
+        R"({"kind":"local_skill_import","payload":{"skill_key":"same","supports_conflict":true}})",
+        auth(t_.user_token));
     ids.push_back(field(r, "id"));
   }
   auto claim = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":5,"max":2})",
@@ -150,16 +156,18 @@ TEST_F(Skills, ConcurrentImportsOfOneNameMakeExactlyOneSkill) {
   for (const auto& id : ids) {
     reports.push_back(std::async(std::launch::async, [&, id] {
       HttpClient d(h_.port());
-      return d.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
-                    R"({"attempt":1,"status":"completed","result":)" + bundle("same") + "}",
-                    auth(t_.daemon_token))
+      return d
+          .post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+                R"({"attempt":1,"status":"completed","result":)" + bundle("same") + "}",
+                auth(t_.daemon_token))
           .status;
     }));
   }
   for (auto& r : reports) EXPECT_EQ(r.get(), 200);
   std::multiset<std::string> statuses;
   for (const auto& id : ids) {
-    statuses.insert(field(c.get("/api/runtimes/rt1/requests/" + id, auth(t_.user_token)), "status"));
+    statuses.insert(
+        field(c.get("/api/runtimes/rt1/requests/" + id, auth(t_.user_token)), "status"));
   }
   EXPECT_EQ(statuses, (std::multiset<std::string>{"completed", "conflict"}));
   EXPECT_EQ(c.get("/api/skills", auth(t_.user_token)).json()["skills"].Size(), 1u);
@@ -167,10 +175,12 @@ TEST_F(Skills, ConcurrentImportsOfOneNameMakeExactlyOneSkill) {
 
 TEST_F(Skills, RetriedReportNeverMakesASecondSkill) {
   HttpClient c(h_.port());
-  auto r = c.post("/api/runtimes/rt1/requests",
-                  R"({"kind":"local_skill_import","payload":{"skill_key":"pdf"}})", auth(t_.user_token));
+  auto r =
+      c.post("/api/runtimes/rt1/requests",
+             R"({"kind":"local_skill_import","payload":{"skill_key":"pdf"}})", auth(t_.user_token));
   std::string id = field(r, "id");
-  c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":5})", daemonHeaders(t_.daemon_token, "d"));
+  c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":5})",
+         daemonHeaders(t_.daemon_token, "d"));
   std::string body = R"({"attempt":1,"status":"completed","result":)" + bundle("pdf") + "}";
   EXPECT_EQ(field(c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result", body,
                          auth(t_.daemon_token)),

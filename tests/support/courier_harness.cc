@@ -36,17 +36,17 @@ Harness::~Harness() {
       EXPECT_EQ(rc, 0) << "node did not exit cleanly on SIGTERM; its log:\n" << node->log();
     }
     std::string log = node->log();
-    for (const char* bad : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
-                            "ThreadSanitizer"}) {
+    for (const char* bad :
+         {"AddressSanitizer", "LeakSanitizer", "runtime error:", "ThreadSanitizer"}) {
       EXPECT_EQ(log.find(bad), std::string::npos) << "sanitizer report in a node's log:\n" << log;
     }
   }
 }
 
 NodeProcess& Harness::addNode() {
-  std::vector<std::string> args = {"--redis-url", redis_.url(), "--admin-token", kAdminToken,
-                                    "--workers", "1", "--node-id",
-                                    "node" + std::to_string(nodes_.size())};
+  std::vector<std::string> args = {
+      "--redis-url", redis_.url(), "--admin-token", kAdminToken,
+      "--workers",   "1",          "--node-id",     "node" + std::to_string(nodes_.size())};
   args.insert(args.end(), args_.begin(), args_.end());
   nodes_.push_back(std::make_unique<NodeProcess>(args));
   EXPECT_TRUE(nodes_.back()->start());

@@ -22,8 +22,8 @@ inline constexpr size_t kDaemonBodyLimit = 16 << 20;   // 16 MiB: an 8 MiB bundl
 ApiResult<Unit> parseBody(const http::Request& req, size_t limit, rapidjson::Document& doc);
 
 // Field readers: absent → nullopt (or the error when required); wrong type → invalid_body.
-ApiResult<std::optional<std::string>> stringField(const rapidjson::Value& obj,
-                                                  const char* name, bool required);
+ApiResult<std::optional<std::string>> stringField(const rapidjson::Value& obj, const char* name,
+                                                  bool required);
 ApiResult<std::optional<int64_t>> intField(const rapidjson::Value& obj, const char* name,
                                            bool required, int64_t min, int64_t max);
 ApiResult<std::optional<bool>> boolField(const rapidjson::Value& obj, const char* name);

@@ -35,10 +35,10 @@ struct Context {
 
 // Authenticates, then calls fn(Request&&, Responder&&, Caller&&); answers 401/403/503 itself.
 template <class F>
-void withCaller(Context& ctx, http::Request&& req, http::Responder&& res, Caller::Kind kind,
-                F fn, bool allow_query = false) {
-  auto call = std::make_shared<std::pair<http::Request, http::Responder>>(std::move(req),
-                                                                          std::move(res));
+void withCaller(Context& ctx, http::Request&& req, http::Responder&& res, Caller::Kind kind, F fn,
+                bool allow_query = false) {
+  auto call =
+      std::make_shared<std::pair<http::Request, http::Responder>>(std::move(req), std::move(res));
   ctx.auth.authenticate(
       call->first, kind,
       [call, fn = std::move(fn)](ApiResult<Caller> caller) mutable {

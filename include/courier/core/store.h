@@ -146,8 +146,8 @@ class Store {
   // Gives back a claim whose client hung up before it got it (not a delivery).
   void release(const std::string& ws, const ClaimedRequest& req, const std::string& consumer,
                Callback<bool> cb);
-  void extend(const std::string& ws, const std::string& rt, const std::string& id,
-              int64_t attempt, Callback<int64_t> cb);
+  void extend(const std::string& ws, const std::string& rt, const std::string& id, int64_t attempt,
+              Callback<int64_t> cb);
   void report(const ReportArgs& args, Callback<ReportOutcome> cb);
   void get(const std::string& ws, const std::string& rt, const std::string& id,
            Callback<RecordRead> cb, bool with_owner = false);

@@ -157,7 +157,7 @@ class Waiters : public redis::Subscriber::Handler {
   std::unordered_map<uint64_t, std::unique_ptr<Entry>> entries_;
   std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
   std::unordered_map<std::string, std::vector<uint64_t>> by_request_;
-  event* deferred_ = nullptr;          // handles clients that left, on the next loop turn
+  event* deferred_ = nullptr;  // handles clients that left, on the next loop turn
   std::vector<uint64_t> gone_queue_;
 };
 

@@ -20,8 +20,8 @@ struct Config {
   std::string token;
   std::vector<std::string> runtimes;
   std::string owner;
-  std::string name;      // display name of the runtimes ("" = the host name)
-  std::string provider;  // runtime provider, also each skill's provider
+  std::string name;                      // display name of the runtimes ("" = the host name)
+  std::string provider;                  // runtime provider, also each skill's provider
   std::vector<std::string> skills_dirs;  // absolute
   std::vector<Model> models;
   std::vector<std::string> update_command;  // argv, "" = updates not supported

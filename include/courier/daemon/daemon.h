@@ -101,14 +101,14 @@ class Daemon {
   ServerClient client_;
   int exit_code_ = 0;
   bool stopping_ = false;
-  bool claiming_ = false;       // registered: the claim loop runs
-  size_t registered_ = 0;       // runtimes registered in the current round
+  bool claiming_ = false;  // registered: the claim loop runs
+  size_t registered_ = 0;  // runtimes registered in the current round
   ServerClient::CallId register_call_ = 0;
   ServerClient::CallId claim_call_ = 0;
-  Timer retry_timer_;           // backoff before the next registration or claim
+  Timer retry_timer_;  // backoff before the next registration or claim
   void (Daemon::*retry_step_)() = nullptr;
   int backoff_attempt_ = 0;
-  bool away_ = false;           // the server is unreachable (logged once per outage)
+  bool away_ = false;  // the server is unreachable (logged once per outage)
   Timer grace_timer_;
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;
   std::vector<std::unique_ptr<Job>> finished_;  // destroyed at a later turn, never in a callback

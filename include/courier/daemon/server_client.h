@@ -30,7 +30,7 @@ struct ServerUrl {
 Result<ServerUrl, std::string> parseServerUrl(const std::string& url);
 
 struct HttpReply {
-  int status = 0;     // 0: no HTTP response (refused, reset, timed out, unresolvable)
+  int status = 0;  // 0: no HTTP response (refused, reset, timed out, unresolvable)
   std::string body;
   std::string error;  // why, when status is 0
 

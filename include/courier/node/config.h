@@ -15,11 +15,11 @@ namespace courier::node {
 struct Config {
   std::string listen_host = "127.0.0.1";
   int listen_port = 8080;
-  std::string redis_url;  // empty: start an embedded redis-server
+  std::string redis_url;    // empty: start an embedded redis-server
   std::string admin_token;  // empty: generate one and print it once
   std::string node_id;
   std::string kinds;  // a JSON file, or inline JSON starting with '{'
-  int workers = 0;     // 0: one per core
+  int workers = 0;    // 0: one per core
   spdlog::level::level_enum log_level = spdlog::level::info;
   LogFormat log_format = LogFormat::kText;
 };
