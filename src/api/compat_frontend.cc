@@ -150,14 +150,14 @@ void addCompatFrontendRoutes(http::Router& router, Context& ctx) {
                        std::string payload = "{}";
                        if (std::string_view(k.kind) == "local_skill_import") {
                          if (auto err = validateImport(doc)) return sendError(res, *err);
-                         payload = toJson(doc);
+                         payload = toCanonicalJson(doc);
                        } else if (std::string_view(k.kind) == "update") {
                          auto v = stringField(doc, "target_version", true);
                          if (!v || (*v)->empty()) {
                            return sendError(res, Errc::kInvalidPayload,
                                             "target_version is required");
                          }
-                         payload = toJson(doc);
+                         payload = toCanonicalJson(doc);
                        }
                        auto r = std::make_shared<http::Responder>(std::move(res));
                        ctx.store.create({caller.workspace, rt, ctx.kinds.find(k.kind),

@@ -184,7 +184,7 @@ void createRequest(Context& ctx, http::Request&& req, http::Params&& params,
             return sendError(res, Errc::kInvalidPayload, "payload must be a JSON object");
           }
           if (auto err = validatePayload(kind->name, p->value)) return sendError(res, *err);
-          payload = toJson(p->value);
+          payload = toCanonicalJson(p->value);
         } else if (auto err =
                        validatePayload(kind->name, rapidjson::Value(rapidjson::kObjectType))) {
           return sendError(res, *err);

@@ -4,6 +4,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <unordered_set>
@@ -187,6 +188,40 @@ Result<Unit, std::string> parseJson(std::string_view text, rapidjson::Document& 
     return fail(std::move(message));
   }
   return Unit{};
+}
+
+namespace {
+
+void writeCanonical(const rapidjson::Value& v, JsonWriter& w) {
+  if (v.IsObject()) {
+    std::vector<const rapidjson::Value::Member*> members;
+    for (const auto& m : v.GetObject()) members.push_back(&m);
+    std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
+             std::string_view(b->name.GetString(), b->name.GetStringLength());
+    });
+    w.StartObject();
+    for (const auto* m : members) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      writeCanonical(m->value, w);
+    }
+    w.EndObject();
+  } else if (v.IsArray()) {
+    w.StartArray();
+    for (const auto& e : v.GetArray()) writeCanonical(e, w);
+    w.EndArray();
+  } else {
+    v.Accept(w);
+  }
+}
+
+}  // namespace
+
+std::string toCanonicalJson(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  writeCanonical(value, w);
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 std::string toJson(const rapidjson::Value& value) {

@@ -183,6 +183,16 @@ TEST_F(ApiErrors, IdempotencyCoalescingAndExclusiveUpdates) {
   auto again = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping","payload":{"a":1}})", key);
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(field(again, "id"), field(first, "id"));
+  // The same payload with its keys in another order is the same request.
+  Headers key2 = auth(t_->user_token);
+  key2.emplace_back("Idempotency-Key", "order-43");
+  auto ab = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping","payload":{"a":1,"b":2}})",
+                   key2);
+  auto ba = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping","payload":{"b":2,"a":1}})",
+                   key2);
+  EXPECT_EQ(ab.status, 201);
+  EXPECT_EQ(ba.status, 200) << ba.body;
+  EXPECT_EQ(field(ba, "id"), field(ab, "id"));
   expectError(c.post("/api/runtimes/rt1/requests", R"({"kind":"ping","payload":{"a":2}})", key),
               409, "idempotency_key_reused");
   Headers bad = auth(t_->user_token);

@@ -167,3 +167,18 @@ TEST(AppendJsonString, RoundTripsThroughTheParser) {
 
 }  // namespace
 }  // namespace courier
+
+namespace courier {
+namespace {
+
+TEST(ToCanonicalJson, SortsKeysAtEveryDepthSoKeyOrderDoesNotMatter) {
+  rapidjson::Document a, b;
+  ASSERT_TRUE(parseJson(R"({"b":1,"a":{"z":[{"y":2,"x":1}],"c":null}})", a));
+  ASSERT_TRUE(parseJson(R"({"a":{"c":null,"z":[{"x":1,"y":2}]},"b":1})", b));
+  EXPECT_EQ(toCanonicalJson(a), R"({"a":{"c":null,"z":[{"x":1,"y":2}]},"b":1})");
+  EXPECT_EQ(toCanonicalJson(a), toCanonicalJson(b));
+  EXPECT_NE(toJson(a), toJson(b));  // plain serialization keeps the order it was given
+}
+
+}  // namespace
+}  // namespace courier

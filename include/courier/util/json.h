@@ -24,6 +24,11 @@ Result<Unit, std::string> parseJson(std::string_view text, rapidjson::Document& 
 // Serializes any RapidJSON value.
 std::string toJson(const rapidjson::Value& value);
 
+// Serializes with every object's keys sorted (recursively): two documents that differ only in key
+// order serialize the same, so stored payloads can be compared as text (Idempotency-Key
+// replays). Values nest at most kMaxJsonDepth deep (parseJson enforces it).
+std::string toCanonicalJson(const rapidjson::Value& value);
+
 // Appends `s` as a quoted, escaped JSON string (for hand-assembled bodies on hot paths).
 void appendJsonString(std::string& out, std::string_view s);
 
