@@ -43,7 +43,10 @@ class EventsWaiter final : public Waiter {
   const std::vector<std::string>& channels() const override { return channels_; }
   const std::string& requestId() const override { return id_; }
   bool wakesOn(const WakeEvent& e) const override { return e.version > sent_version_; }
-  bool peekGone() const override { return http::PeerWatch::peerGone(fd_); }
+  bool peekGone() const override {
+    // Once streaming, evhttp owns the socket (and may have closed it): ask it, not the fd.
+    return started_ ? closed_ : http::PeerWatch::peerGone(fd_);
+  }
 
   void check(bool final, Done done) override {
     ctx_.store.get(ws_, rt_, id_, [this, final, done = std::move(done)](ApiResult<RecordRead> r) {
@@ -62,6 +65,10 @@ class EventsWaiter final : public Waiter {
         res_.startStream(200, "text/event-stream",
                          {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}});
         started_ = true;
+        // evhttp now reads the socket to detect a close, and frees the connection (closing the
+        // fd) when the client leaves: our own watch must go, evhttp tells us instead.
+        watch_.reset();
+        res_.setOnClose(&EventsWaiter::onClosed, this);
         timeval tv{kKeepAliveSeconds, 0};
         event_add(keepalive_, &tv);
       }
@@ -96,6 +103,12 @@ class EventsWaiter final : public Waiter {
     if (res_.valid()) res_.endStream();
   }
 
+  static void onClosed(void* arg) {
+    auto* self = static_cast<EventsWaiter*>(arg);
+    self->closed_ = true;
+    self->clientLeft();  // Waiters finishes it on the next loop turn
+  }
+
   static void onKeepAlive(int, short, void* arg) noexcept {
     auto* self = static_cast<EventsWaiter*>(arg);
     if (self->res_.valid()) self->res_.sendChunk(": keep-alive\n\n");
@@ -109,6 +122,7 @@ class EventsWaiter final : public Waiter {
   std::unique_ptr<http::PeerWatch> watch_;
   event* keepalive_ = nullptr;
   bool started_ = false;
+  bool closed_ = false;
   int64_t sent_version_ = 0;
 };
 

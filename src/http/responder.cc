@@ -40,12 +40,18 @@ void addHeaders(evhttp_request* req, const Headers& headers, const std::string& 
 
 }  // namespace
 
+struct Responder::CloseHook {
+  CloseCallback cb;
+  void* arg;
+};
+
 Responder::Responder(evhttp_request* req) : req_(req) {}
 
 Responder::Responder(Responder&& other) noexcept
     : req_(std::exchange(other.req_, nullptr)),
       streaming_(std::exchange(other.streaming_, false)),
-      tag_(other.tag_) {}
+      tag_(other.tag_),
+      close_hook_(std::move(other.close_hook_)) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   if (this != &other) {
@@ -53,6 +59,7 @@ Responder& Responder::operator=(Responder&& other) noexcept {
     req_ = std::exchange(other.req_, nullptr);
     streaming_ = std::exchange(other.streaming_, false);
     tag_ = other.tag_;
+    close_hook_ = std::move(other.close_hook_);
   }
   return *this;
 }
@@ -127,7 +134,37 @@ void Responder::endStream() {
     return;
   }
   streaming_ = false;
+  dropCloseHook();
   evhttp_send_reply_end(std::exchange(req_, nullptr));  // frees the request
+}
+
+void Responder::setOnClose(CloseCallback cb, void* arg) {
+  if (req_ == nullptr || !streaming_) return;
+  evhttp_connection* conn = evhttp_request_get_connection(req_);
+  if (conn == nullptr) return;  // already gone
+  close_hook_ = std::make_unique<CloseHook>(CloseHook{cb, arg});
+  evhttp_connection_set_closecb(conn, &Responder::onConnectionClosed, close_hook_.get());
+}
+
+// evhttp is freeing the connection (the client left): the request it carried is detached and
+// stays ours until endStream().
+void Responder::onConnectionClosed(evhttp_connection*, void* arg) {
+  auto* hook = static_cast<CloseHook*>(arg);
+  try {
+    hook->cb(hook->arg);
+  } catch (const std::exception& e) {
+    spdlog::error("http: close callback: {}", e.what());
+  }
+}
+
+void Responder::dropCloseHook() {
+  if (!close_hook_) return;
+  if (req_ != nullptr) {
+    if (evhttp_connection* conn = evhttp_request_get_connection(req_)) {
+      evhttp_connection_set_closecb(conn, nullptr, nullptr);
+    }
+  }
+  close_hook_.reset();
 }
 
 void Responder::setObserver(Observer observer) { g_observer = observer; }

@@ -70,6 +70,52 @@ TEST(Events, StreamsEveryChangeUntilTheTerminalOne) {
   }
 }
 
+double parkedEvents(int port) {
+  HttpClient c(port);
+  std::string body = c.get("/metrics").body;
+  std::string key = "courier_parked{type=\"events\"} ";
+  size_t at = body.find(key);
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
+}
+
+// A browser tab closed mid-stream: the node learns it from evhttp (which reads the socket while
+// streaming) and releases the stream, and then serves new connections normally.
+TEST(Events, StreamWhoseClientLeavesIsReleased) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(h.create(t, "rt1"));
+  {
+    std::vector<std::unique_ptr<HttpClient>> tabs;
+    for (const auto& id : ids) {
+      tabs.push_back(std::make_unique<HttpClient>(h.port()));
+      ASSERT_TRUE(tabs.back()->sendRaw("GET /api/runtimes/rt1/requests/" + id +
+                                       "/events?access_token=" + t.user_token +
+                                       " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    bool streaming = false;
+    for (int i = 0; i < 100 && !streaming; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      streaming = parkedEvents(h.port()) == 5;
+    }
+    ASSERT_TRUE(streaming) << parkedEvents(h.port());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the first event is out
+  }  // every tab closes
+  bool released = false;
+  for (int i = 0; i < 100 && !released; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    released = parkedEvents(h.port()) == 0;
+  }
+  EXPECT_TRUE(released) << parkedEvents(h.port()) << " streams still parked";
+  // New connections (which may reuse the closed descriptors) are served.
+  HttpClient c(h.port());
+  for (const auto& id : ids) {
+    EXPECT_EQ(field(c.get("/api/runtimes/rt1/requests/" + id, auth(t.user_token)), "status"),
+              "pending");
+  }
+}
+
 TEST(Events, UnknownRequestAndMissingTokenAreJsonErrors) {
   Harness h;
   Tenant t = h.tenant();

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 struct evhttp_request;
+struct evhttp_connection;
 
 namespace courier::http {
 
@@ -34,6 +36,12 @@ class Responder {
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
   void sendChunk(std::string_view data);
   void endStream();
+  // Streaming only: while a stream is open evhttp itself reads the socket (to detect a close)
+  // and frees the connection when the client leaves, so a socket watch of our own must stop.
+  // `cb(arg)` runs once, from the loop, if the connection closes before endStream(); the
+  // Responder stays valid (endStream() then just frees the request).
+  using CloseCallback = void (*)(void* arg);
+  void setOnClose(CloseCallback cb, void* arg);
 
   // True while this Responder still owns an unanswered request.
   bool pending() const { return req_ != nullptr && !streaming_; }
@@ -48,8 +56,13 @@ class Responder {
 
  private:
   evhttp_request* req_ = nullptr;
+  struct CloseHook;
+  static void onConnectionClosed(evhttp_connection* conn, void* arg);
+  void dropCloseHook();
+
   bool streaming_ = false;
   uint32_t tag_ = 0;
+  std::unique_ptr<CloseHook> close_hook_;  // heap: its address is evhttp's closecb argument
 };
 
 }  // namespace courier::http
