@@ -1,7 +1,6 @@
 #include "courier/redis/connection.h"
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -13,16 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "courier/redis/link.h"
+
 namespace courier::redis {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-timeval toTimeval(int64_t ms) {
-  ms = std::max<int64_t>(ms, 0);
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
 
 const char* stateName(Connection::State s) {
   switch (s) {
@@ -253,25 +249,13 @@ void Connection::Impl::onDeferredThunk(evutil_socket_t, short, void* arg) noexce
 
 void Connection::Impl::connect() {
   state_ = State::kConnecting;
-  redisAsyncContext* ac = endpoint_.unix_path.empty()
-                              ? redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port)
-                              : redisAsyncConnectUnix(endpoint_.unix_path.c_str());
-  if (ac == nullptr || ac->err != 0) {
-    std::string why = ac != nullptr && ac->errstr != nullptr ? ac->errstr : "out of memory";
-    if (ac != nullptr) redisAsyncFree(ac);  // not attached yet: frees synchronously, no callbacks
-    leaveLink({}, Errc::kUnavailable, "connect to " + endpoint_.describe() + " failed: " + why,
-              State::kBackoff);
+  std::string error;
+  redisAsyncContext* ac = openAsyncLink(base_, endpoint_, this, &Impl::onConnectThunk,
+                                        &Impl::onDisconnectThunk, &error);
+  if (ac == nullptr) {
+    leaveLink({}, Errc::kUnavailable, error, State::kBackoff);
     return;
   }
-  ac->data = this;
-  if (redisLibeventAttach(ac, base_) != REDIS_OK) {
-    ac->data = nullptr;
-    redisAsyncFree(ac);
-    leaveLink({}, Errc::kUnavailable, "cannot attach hiredis to libevent", State::kBackoff);
-    return;
-  }
-  redisAsyncSetConnectCallback(ac, &Impl::onConnectThunk);
-  redisAsyncSetDisconnectCallback(ac, &Impl::onDisconnectThunk);
   ac_ = ac;
   timeval tv = toTimeval(options_.connect_timeout_ms);
   evtimer_add(connect_timer_, &tv);
@@ -570,13 +554,10 @@ void Connection::Impl::leaveLink(std::vector<ReplyCallback> cbs, Errc code, cons
   for (auto& cb : cbs) invokeSafely(cb, fail(RedisError{code, message}));
 }
 
-// Capped exponential backoff with full jitter: uniform in [min, min(max, min * 2^attempt)].
+// Capped exponential backoff with full jitter (redis/link.h).
 void Connection::Impl::scheduleReconnect() {
-  int64_t lo = std::max(1, options_.backoff_min_ms);
-  int64_t hi = std::max<int64_t>(lo, options_.backoff_max_ms);
-  int64_t cap = std::clamp<int64_t>(lo << std::min(attempt_, 20), lo, hi);
-  ++attempt_;
-  timeval tv = toTimeval(std::uniform_int_distribution<int64_t>(lo, cap)(rng_));
+  timeval tv = toTimeval(
+      backoffDelayMs(attempt_++, options_.backoff_min_ms, options_.backoff_max_ms, rng_));
   evtimer_add(reconnect_timer_, &tv);
 }
 

@@ -1,7 +1,6 @@
 #include "courier/redis/subscriber.h"
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -13,14 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "courier/redis/link.h"
+
 namespace courier::redis {
 
 namespace {
-
-timeval toTimeval(int64_t ms) {
-  ms = std::max<int64_t>(ms, 0);
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
 
 // Runs `f`, logging instead of propagating: no exception may cross hiredis or libevent (C code).
 template <class F>
@@ -239,24 +235,13 @@ void Subscriber::Impl::onSubReplyThunk(redisAsyncContext* ac, void* reply, void*
 
 void Subscriber::Impl::connect() {
   state_ = State::kConnecting;
-  redisAsyncContext* ac = endpoint_.unix_path.empty()
-                              ? redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port)
-                              : redisAsyncConnectUnix(endpoint_.unix_path.c_str());
-  if (ac == nullptr || ac->err != 0) {
-    std::string why = ac != nullptr && ac->errstr != nullptr ? ac->errstr : "out of memory";
-    if (ac != nullptr) redisAsyncFree(ac);  // not attached yet: no callbacks
-    leaveLink("connect to " + endpoint_.describe() + " failed: " + why);
+  std::string error;
+  redisAsyncContext* ac = openAsyncLink(base_, endpoint_, this, &Impl::onConnectThunk,
+                                        &Impl::onDisconnectThunk, &error);
+  if (ac == nullptr) {
+    leaveLink(error);
     return;
   }
-  ac->data = this;
-  if (redisLibeventAttach(ac, base_) != REDIS_OK) {
-    ac->data = nullptr;
-    redisAsyncFree(ac);
-    leaveLink("cannot attach hiredis to libevent");
-    return;
-  }
-  redisAsyncSetConnectCallback(ac, &Impl::onConnectThunk);
-  redisAsyncSetDisconnectCallback(ac, &Impl::onDisconnectThunk);
   ac_ = ac;
   timeval tv = toTimeval(options_.connect_timeout_ms);
   evtimer_add(connect_timer_, &tv);
@@ -466,13 +451,10 @@ void Subscriber::Impl::leaveLink(const std::string& why) {
   if (was_connected && handler_ != nullptr) handler_->onReset();
 }
 
-// Capped exponential backoff with full jitter: uniform in [min, min(max, min * 2^attempt)].
+// Capped exponential backoff with full jitter (redis/link.h).
 void Subscriber::Impl::scheduleReconnect() {
-  int64_t lo = std::max(1, options_.backoff_min_ms);
-  int64_t hi = std::max<int64_t>(lo, options_.backoff_max_ms);
-  int64_t cap = std::clamp<int64_t>(lo << std::min(attempt_, 20), lo, hi);
-  ++attempt_;
-  timeval tv = toTimeval(std::uniform_int_distribution<int64_t>(lo, cap)(rng_));
+  timeval tv = toTimeval(
+      backoffDelayMs(attempt_++, options_.backoff_min_ms, options_.backoff_max_ms, rng_));
   evtimer_add(reconnect_timer_, &tv);
 }
 
