@@ -6,59 +6,71 @@
 namespace courier::api {
 namespace {
 
-void field(std::string& out, const char* name) {
-  out += '"';
-  out += name;
-  out += "\":";
-}
+// Appends `"name":` after a comma unless it opens the object.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+  ~ObjectWriter() { out_ += '}'; }
 
-void rawOrNull(std::string& out, const std::string& json) { out += json.empty() ? "null" : json; }
-
-void stringOrNull(std::string& out, const std::string& s) {
-  if (s.empty()) {
-    out += "null";
-  } else {
-    appendJsonString(out, s);
+  void str(const char* name, std::string_view v) {
+    key(name);
+    appendJsonString(out_, v);
   }
+  void strOrNull(const char* name, std::string_view v) {
+    key(name);
+    if (v.empty()) {
+      out_ += "null";
+    } else {
+      appendJsonString(out_, v);
+    }
+  }
+  void time(const char* name, int64_t ms) { str(name, formatRfc3339Ms(ms)); }
+  void integer(const char* name, int64_t v) {
+    key(name);
+    out_ += std::to_string(v);
+  }
+  // JSON text Courier serialized itself, spliced as it is; `fallback` when empty.
+  void raw(const char* name, const std::string& json, const char* fallback) {
+    key(name);
+    out_ += json.empty() ? fallback : json;
+  }
+
+ private:
+  void key(const char* name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+// The fields a runtime shows everywhere.
+void runtimeFields(ObjectWriter& w, const RuntimeInfo& rt) {
+  w.str("name", rt.name);
+  w.str("provider", rt.provider);
+  w.str("owner_user_id", rt.owner_user_id);
+  w.str("status", rt.online ? "online" : "offline");
 }
 
 }  // namespace
 
 void appendRecord(std::string& out, const Record& r) {
-  out += '{';
-  field(out, "id");
-  appendJsonString(out, r.id);
-  out += ',';
-  field(out, "runtime_id");
-  appendJsonString(out, r.runtime_id);
-  out += ',';
-  field(out, "kind");
-  appendJsonString(out, r.kind);
-  out += ',';
-  field(out, "status");
-  appendJsonString(out, r.status);
-  out += ',';
-  field(out, "version");
-  out += std::to_string(r.version);
-  out += ',';
-  field(out, "attempt");
-  out += std::to_string(r.attempt);
-  out += ',';
-  field(out, "payload");
-  out += r.payload.empty() ? "{}" : r.payload;
-  out += ',';
-  field(out, "result");
-  rawOrNull(out, r.result);
-  out += ',';
-  field(out, "error");
-  stringOrNull(out, r.error);
-  out += ',';
-  field(out, "created_at");
-  appendJsonString(out, formatRfc3339Ms(r.created_ms));
-  out += ',';
-  field(out, "updated_at");
-  appendJsonString(out, formatRfc3339Ms(r.updated_ms));
-  out += '}';
+  ObjectWriter w(out);
+  w.str("id", r.id);
+  w.str("runtime_id", r.runtime_id);
+  w.str("kind", r.kind);
+  w.str("status", r.status);
+  w.integer("version", r.version);
+  w.integer("attempt", r.attempt);
+  w.raw("payload", r.payload, "{}");
+  w.raw("result", r.result, "null");
+  w.strOrNull("error", r.error);
+  w.time("created_at", r.created_ms);
+  w.time("updated_at", r.updated_ms);
 }
 
 std::string renderRecord(const Record& r) {
@@ -73,50 +85,26 @@ std::string renderClaimed(const std::vector<ClaimedRequest>& reqs) {
   for (size_t i = 0; i < reqs.size(); ++i) {
     const auto& c = reqs[i];
     if (i > 0) out += ',';
-    out += '{';
-    field(out, "id");
-    appendJsonString(out, c.id);
-    out += ',';
-    field(out, "runtime_id");
-    appendJsonString(out, c.runtime_id);
-    out += ',';
-    field(out, "kind");
-    appendJsonString(out, c.kind);
-    out += ',';
-    field(out, "payload");
-    out += c.payload.empty() ? "{}" : c.payload;
-    out += ',';
-    field(out, "attempt");
-    out += std::to_string(c.attempt);
-    out += ',';
-    field(out, "lease_expires_at");
-    appendJsonString(out, formatRfc3339Ms(c.lease_expires_ms));
-    out += '}';
+    ObjectWriter w(out);
+    w.str("id", c.id);
+    w.str("runtime_id", c.runtime_id);
+    w.str("kind", c.kind);
+    w.raw("payload", c.payload, "{}");
+    w.integer("attempt", c.attempt);
+    w.time("lease_expires_at", c.lease_expires_ms);
   }
   out += "]}";
   return out;
 }
 
 std::string renderRuntime(const RuntimeInfo& rt, const std::string& workspace) {
-  std::string out = "{";
-  field(out, "id");
-  appendJsonString(out, rt.id);
-  out += ',';
-  field(out, "workspace_id");
-  appendJsonString(out, workspace);
-  out += ',';
-  field(out, "name");
-  appendJsonString(out, rt.name);
-  out += ',';
-  field(out, "provider");
-  appendJsonString(out, rt.provider);
-  out += ',';
-  field(out, "owner_user_id");
-  appendJsonString(out, rt.owner_user_id);
-  out += ',';
-  field(out, "status");
-  out += rt.online ? "\"online\"" : "\"offline\"";
-  out += '}';
+  std::string out;
+  {
+    ObjectWriter w(out);
+    w.str("id", rt.id);
+    w.str("workspace_id", workspace);
+    runtimeFields(w, rt);
+  }
   return out;
 }
 
@@ -125,29 +113,14 @@ std::string renderRuntimes(const std::vector<RuntimeInfo>& rts) {
   for (size_t i = 0; i < rts.size(); ++i) {
     const auto& rt = rts[i];
     if (i > 0) out += ',';
-    out += '{';
-    field(out, "id");
-    appendJsonString(out, rt.id);
-    out += ',';
-    field(out, "name");
-    appendJsonString(out, rt.name);
-    out += ',';
-    field(out, "provider");
-    appendJsonString(out, rt.provider);
-    out += ',';
-    field(out, "owner_user_id");
-    appendJsonString(out, rt.owner_user_id);
-    out += ',';
-    field(out, "status");
-    out += rt.online ? "\"online\"" : "\"offline\"";
-    out += ',';
-    field(out, "last_seen_at");
+    ObjectWriter w(out);
+    w.str("id", rt.id);
+    runtimeFields(w, rt);
     if (rt.last_seen_ms > 0) {
-      appendJsonString(out, formatRfc3339Ms(rt.last_seen_ms));
+      w.time("last_seen_at", rt.last_seen_ms);
     } else {
-      out += "null";
+      w.strOrNull("last_seen_at", "");
     }
-    out += '}';
   }
   out += "]}";
   return out;
