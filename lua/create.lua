@@ -62,16 +62,16 @@ if ARGV[14] == '1' then
     if status and not is_terminal(status) then return {'update_in_progress'} end
   end
 end
-if redis.call('ZCARD', rtk .. ':deadlines') >= tonumber(ARGV[15]) then return {'queue_full'} end
+local live = redis.call('ZCARD', rtk .. ':deadlines')
+if live >= tonumber(ARGV[15]) then return {'queue_full'} end
 
 -- Long enough for every attempt to time out and the result to be read.
 local safety = max_att * (p_ms + r_ms) + ret_ms
 local rk = req_key(P, id)
 local pdl = now + p_ms
 local sk = stream_key(P, rt, kind)
-if redis.call('EXISTS', sk) == 0 then
-  redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM')
-end
+local fresh_stream = redis.call('EXISTS', sk) == 0
+if fresh_stream then redis.call('XGROUP', 'CREATE', sk, GROUP, '0', 'MKSTREAM') end
 local entry = redis.call('XADD', sk, '*', 'id', id)
 redis.call('HSET', rk, 'id', id, 'rt', rt, 'kind', kind, 'status', 'pending', 'version', 1,
            'attempt', 0, 'payload', payload, 'result', '', 'error', '', 'created', now,
@@ -84,14 +84,20 @@ redis.call('ZADD', rtk .. ':deadlines', pdl, id)
 -- the kind's stream after this kind's life, the deadline set (all kinds) after the longest.
 local queue_ttl = tonumber(ARGV[17])
 -- TTLs only ever grow here (GT): nodes with other --kinds must not cut a live request's queue
--- short. A key that has no TTL yet (just created) gets one with NX.
-local function extend_ttl(key, ms)
-  if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
+-- short. A key this call created gets its TTL at once; one that (unexpectedly) has none gets
+-- one with NX.
+local function extend_ttl(key, ms, fresh)
+  if fresh then
+    redis.call('PEXPIRE', key, ms)
+  elseif redis.call('PEXPIRE', key, ms, 'GT') == 0 then
+    redis.call('PEXPIRE', key, ms, 'NX')
+  end
 end
-extend_ttl(sk, safety)  -- a stream holds one kind: its requests live this long
-extend_ttl(rtk .. ':deadlines', queue_ttl)
+extend_ttl(sk, safety, fresh_stream)  -- a stream holds one kind: its requests live this long
+extend_ttl(rtk .. ':deadlines', queue_ttl, live == 0)  -- an empty set does not exist
 if idem_key then redis.call('SET', idem_key, id, 'PX', safety) end
 if ARGV[13] == '1' then redis.call('SET', rtk .. ':coalesce:' .. kind, id, 'PX', safety) end
 if ARGV[14] == '1' then redis.call('SET', rtk .. ':active:' .. kind, id, 'PX', safety) end
-publish(P, rt, id, kind, 'pending', 1)
-return {'created', record_reply(rk), p_ms}
+publish(P, rt, id, kind, 'pending', 1, p_ms)
+local at = string.format('%d', now)
+return {'created', {id, rt, kind, 'pending', '1', '0', payload, '', '', at, at}, p_ms}

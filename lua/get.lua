@@ -6,14 +6,20 @@ Returns: {"ok", record (11 fields), ms to its next deadline (-1: none)[, owner]}
 ]]
 local P, rt, id = ARGV[1], ARGV[2], ARGV[3]
 local rk = KEYS[1]
-if redis.call('HGET', rk, 'rt') ~= rt then return {'not_found'} end
+-- The public fields, then what places its next deadline (12-16).
+local f = redis.call('HMGET', rk, 'id', 'rt', 'kind', 'status', 'version', 'attempt', 'payload',
+                     'result', 'error', 'created', 'updated', 'status', 'pdl', 'lease', 'rdl',
+                     'ext')
+if f[2] ~= rt then return {'not_found'} end
 local now = now_ms()
-local dk = rt_key(P, rt) .. ':deadlines'
-local dl = redis.call('ZSCORE', dk, id)
-if dl and tonumber(dl) <= now then
+local dl = deadline_of(f[12], f[13], f[14], f[15], f[16])
+if dl and dl <= now then
   apply_deadline(P, rt, id, now)
-  dl = redis.call('ZSCORE', dk, id)
+  f = redis.call('HMGET', rk, 'id', 'rt', 'kind', 'status', 'version', 'attempt', 'payload',
+                 'result', 'error', 'created', 'updated', 'status', 'pdl', 'lease', 'rdl', 'ext')
+  dl = deadline_of(f[12], f[13], f[14], f[15], f[16])
 end
-local reply = {'ok', record_reply(rk), dl and math.max(0, tonumber(dl) - now) or -1}
+for i = 16, 12, -1 do f[i] = nil end
+local reply = {'ok', f, dl and math.max(0, dl - now) or -1}
 if ARGV[4] == '1' then reply[4] = redis.call('HGET', rt_key(P, rt), 'owner') or '' end
 return reply

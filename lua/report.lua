@@ -159,22 +159,29 @@ local function import_skill(result_json)
   return 'completed', '{"skill":' .. skill_json(sk, files_json) .. '}', ''
 end
 
-local f = redis.call('HMGET', rk, 'status', 'attempt', 'kind', 'rt')
-if f[4] ~= rt or (ARGV[8] ~= '' and f[3] ~= ARGV[8]) then return {'not_found'} end
--- A deadline that is due is applied first (the report may come too late).
-local due = redis.call('ZSCORE', rt_key(P, rt) .. ':deadlines', id)
-if due and tonumber(due) <= now then
-  apply_deadline(P, rt, id, now)
-  f = redis.call('HMGET', rk, 'status', 'attempt', 'kind', 'rt')
+-- END_FIELDS (1-9: rt kind entry version ret_ms created status attempt payload), then what
+-- places the next deadline (10-13).
+local function read()
+  local fields = {unpack(END_FIELDS)}
+  for _, name in ipairs({'pdl', 'lease', 'rdl', 'ext'}) do fields[#fields + 1] = name end
+  return redis.call('HMGET', rk, unpack(fields))
 end
-if f[1] == 'cancelled' then return {'cancelled'} end
-if is_terminal(f[1]) then return {'ignored'} end
-if f[2] == '0' or (attempt ~= '' and attempt ~= f[2]) then return {'lease_lost'} end
+local f = read()
+if f[1] ~= rt or (ARGV[8] ~= '' and f[2] ~= ARGV[8]) then return {'not_found'} end
+-- A deadline that is due is applied first (the report may come too late).
+local due = deadline_of(f[7], f[10], f[11], f[12], f[13])
+if due and due <= now then
+  apply_deadline(P, rt, id, now)
+  f = read()
+end
+if f[7] == 'cancelled' then return {'cancelled'} end
+if is_terminal(f[7]) then return {'ignored'} end
+if f[8] == '0' or (attempt ~= '' and attempt ~= f[8]) then return {'lease_lost'} end
 
 local status, result, err = ARGV[5], ARGV[6] ~= '' and ARGV[6] or 'null', ARGV[7]
-if f[3] == 'local_skill_import' and status == 'completed' then
+if f[2] == 'local_skill_import' and status == 'completed' then
   status, result, err = import_skill(ARGV[6] ~= '' and ARGV[6] or 'null')
   result = result or 'null'
 end
-end_request(P, id, status, result, err, now)
+end_request(P, id, status, result, err, now, f)
 return {'ok'}

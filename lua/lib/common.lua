@@ -55,25 +55,37 @@ local function human_ms(ms)
   return string.format('%.1f seconds', ms / 1000)
 end
 
-local function publish(P, rt, id, kind, status, version)
+-- A wake-up that ends a request carries the record (its 11 public fields, as strings, in
+-- RECORD_FIELDS order) while it is this small, so a GET parked on it answers without a read.
+local RECORD_IN_WAKEUP_MAX = 8192
+
+-- A live request's wake-up carries next_ms, the ms to its next deadline: nodes that know it
+-- park GETs on it without reading (core/waiters).
+local function publish(P, rt, id, kind, status, version, next_ms, rec)
   redis.call('PUBLISH', P .. 'rt:' .. rt .. ':events',
-             cjson.encode({id = id, kind = kind, status = status, version = tonumber(version)}))
+             cjson.encode({id = id, kind = kind, status = status, version = tonumber(version),
+                           next_ms = next_ms, rec = rec}))
 end
+
+-- What end_request needs of a record (a caller that read these already passes them on).
+local END_FIELDS = {'rt', 'kind', 'entry', 'version', 'ret_ms', 'created', 'status', 'attempt',
+                    'payload'}
 
 -- Ends a live request: writes the outcome, removes it from the stream (XACK + XDEL: streams
 -- hold only live requests), the deadline and redelivery sets, gives the record its retention
--- TTL and publishes the change.
-local function end_request(P, id, status, result, err, now)
+-- TTL and publishes the change. `f`: its END_FIELDS (as HMGET returned them), or nil to read.
+-- Before it ends, a record's result is always empty: only an end writes one.
+local function end_request(P, id, status, result, err, now, f)
   local rk = req_key(P, id)
-  local f = redis.call('HMGET', rk, 'rt', 'kind', 'entry', 'version', 'ret_ms', 'created',
-                       'status', 'attempt')
+  f = f or redis.call('HMGET', rk, unpack(END_FIELDS))
   local rt, kind, entry, version, ret_ms = f[1], f[2], f[3], tonumber(f[4]) + 1, f[5]
   -- Only a pending request can sit in the redelivery set (a running one just left it).
   local maybe_redelivery = f[7] == 'pending'
+  err = err or ''
   ENDED[#ENDED + 1] = kind
   ENDED[#ENDED + 1] = status
   ENDED[#ENDED + 1] = now - tonumber(f[6])
-  local fields = {'status', status, 'version', version, 'updated', now, 'error', err or ''}
+  local fields = {'status', status, 'version', version, 'updated', now, 'error', err}
   if result then
     fields[#fields + 1] = 'result'
     fields[#fields + 1] = result
@@ -88,7 +100,14 @@ local function end_request(P, id, status, result, err, now)
   redis.call('ZREM', rtk .. ':deadlines', id)
   if maybe_redelivery then redis.call('ZREM', rtk .. ':redeliver', id) end
   redis.call('PEXPIRE', rk, ret_ms)
-  publish(P, rt, id, kind, status, version)
+  local payload = f[9] or '{}'
+  result = result or ''
+  local rec = nil
+  if #payload + #result + #err <= RECORD_IN_WAKEUP_MAX then
+    rec = {id, rt, kind, status, tostring(version), f[8], payload, result, err, f[6],
+           string.format('%d', now)}
+  end
+  publish(P, rt, id, kind, status, version, nil, rec)
 end
 
 -- Puts a running request back to pending for redelivery. Its stream entry stays in the PEL of
@@ -119,7 +138,16 @@ local function back_to_pending(P, id, now, give_back_attempt)
   -- back leaves nothing behind.
   local ttl = redis.call('PTTL', rtk .. ':deadlines')
   if ttl > 0 then redis.call('PEXPIRE', rtk .. ':redeliver', ttl) end
-  publish(P, rt, id, kind, 'pending', version)
+  publish(P, rt, id, kind, 'pending', version, math.max(0, pdl - now))
+end
+
+-- When a live record's next deadline falls (ms), from its fields — the score it has in the
+-- runtime's deadline set; nil if it has ended.
+local function deadline_of(status, pdl, lease, rdl, ext)
+  if status == 'pending' then return tonumber(pdl) end
+  if status ~= 'running' then return nil end
+  if ext == '1' then return tonumber(rdl) end
+  return math.min(tonumber(lease), tonumber(rdl))
 end
 
 -- Applies the deadline of one request if it is due; else re-files its next deadline.

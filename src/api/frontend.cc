@@ -87,6 +87,18 @@ class GetWaiter final : public Waiter {
   }
   bool peekGone() const override { return fd_ >= 0 && http::PeerWatch::peerGone(fd_); }
 
+  bool mayParkUnread() const override { return owner_only_user_.empty() && kind_.empty(); }
+
+  bool answerFrom(const WakeEvent& e) override {
+    // Owner-only reads check the runtime's owner, which only a read returns.
+    if (!e.record || !owner_only_user_.empty()) return false;
+    const Record& rec = *e.record;
+    if (rec.runtime_id != rt_ || (!kind_.empty() && rec.kind != kind_)) return false;
+    if (!(version_ ? rec.version > *version_ : rec.terminal())) return false;
+    reply([&](http::Responder& res) { res.send(200, render_(rec)); });
+    return true;
+  }
+
   void check(bool final, Done done) override {
     ctx_.store.get(
         ws_, rt_, id_,

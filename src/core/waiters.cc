@@ -5,11 +5,48 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "courier/util/json.h"
 #include "courier/util/time.h"
 
 namespace courier {
+
+namespace {
+
+bool toInt(const rapidjson::Value& v, int64_t* out) {
+  if (!v.IsString()) return false;
+  const char* begin = v.GetString();
+  const char* end = begin + v.GetStringLength();
+  auto [p, ec] = std::from_chars(begin, end, *out);
+  return ec == std::errc() && p == end && begin != end;
+}
+
+// "rec": the 11 public fields in record_reply's order (lua/lib/common.lua), all strings.
+std::optional<Record> parseCarriedRecord(const rapidjson::Value& rec) {
+  if (!rec.IsArray() || rec.Size() != 11) return std::nullopt;
+  for (const auto& v : rec.GetArray()) {
+    if (!v.IsString()) return std::nullopt;
+  }
+  auto text = [&](rapidjson::SizeType i) {
+    return std::string(rec[i].GetString(), rec[i].GetStringLength());
+  };
+  Record r;
+  r.id = text(0);
+  r.runtime_id = text(1);
+  r.kind = text(2);
+  r.status = text(3);
+  r.payload = text(6);
+  r.result = text(7);
+  r.error = text(8);
+  if (!toInt(rec[4], &r.version) || !toInt(rec[5], &r.attempt) || !toInt(rec[9], &r.created_ms) ||
+      !toInt(rec[10], &r.updated_ms)) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+}  // namespace
 
 bool parseWakeEvent(std::string_view json, WakeEvent* out) {
   rapidjson::Document doc;
@@ -25,7 +62,19 @@ bool parseWakeEvent(std::string_view json, WakeEvent* out) {
   out->version = version->value.GetInt64();
   auto next = doc.FindMember("next_ms");
   out->next_ms = next != doc.MemberEnd() && next->value.IsInt64() ? next->value.GetInt64() : -1;
-  return str("id", &out->id) && str("kind", &out->kind) && str("status", &out->status);
+  if (!str("id", &out->id) || !str("kind", &out->kind) || !str("status", &out->status)) {
+    return false;
+  }
+  out->record.reset();
+  if (auto rec = doc.FindMember("rec"); rec != doc.MemberEnd()) {
+    out->record = parseCarriedRecord(rec->value);
+    // A carried record that disagrees with its envelope is not trusted: read instead.
+    if (out->record && (out->record->id != out->id || out->record->version != out->version ||
+                        out->record->status != out->status)) {
+      out->record.reset();
+    }
+  }
+  return true;
 }
 
 struct Waiters::Entry {
@@ -49,10 +98,36 @@ struct Waiters::Entry {
 };
 
 struct Waiters::Channel {
+  // A live request as the channel's wake-ups left it: its version, and when its next deadline
+  // falls (monotonic ms, -1: none).
+  struct Known {
+    int64_t version = 0;
+    int64_t due_ms = -1;
+  };
+  // A runtime holds at most 1000 live requests; past this, forget and read instead.
+  static constexpr size_t kMaxKnown = 4096;
+
   Waiters* owner = nullptr;
   std::string name;
   std::vector<uint64_t> waiters;  // in arrival order: parked claims are woken first come first
   event* linger = nullptr;
+  // Learned from the wake-ups received since the subscription was last acknowledged (it is
+  // cleared then, and on a reset): exact as long as the channel stays subscribed. Ended
+  // requests leave it.
+  std::unordered_map<std::string, Known> known;
+
+  void learn(const WakeEvent& ev) {
+    if (ev.terminal() || ev.next_ms < 0) {
+      // Ended, or a wake-up without its deadline (from an older node): read instead.
+      known.erase(ev.id);
+      return;
+    }
+    if (known.size() >= kMaxKnown && !known.contains(ev.id)) known.clear();
+    Known& k = known[ev.id];
+    if (ev.version < k.version) return;
+    k.version = ev.version;
+    k.due_ms = monotonicMs() + ev.next_ms;
+  }
 
   ~Channel() {
     if (linger != nullptr) event_free(linger);
@@ -99,7 +174,7 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
     if (!subscriber_.isSubscribed(ch)) all_acked = false;
   }
   if (all_acked) {
-    startCheck(id, false);
+    if (!parkKnown(e)) startCheck(id, false);
     return;
   }
   // Wait for the acknowledgements; if they never come, the wait running out still answers.
@@ -111,6 +186,25 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
     e.awaiting_ack = true;
     startCheck(id, false);
   }
+}
+
+bool Waiters::parkKnown(Entry& e) {
+  const std::string& rid = e.waiter->requestId();
+  if (rid.empty() || e.waiter->channels().size() != 1 || !e.waiter->mayParkUnread()) {
+    return false;
+  }
+  auto c = channels_.find(e.waiter->channels().front());
+  if (c == channels_.end()) return false;
+  auto k = c->second->known.find(rid);
+  if (k == c->second->known.end()) return false;
+  WakeEvent as_known;
+  as_known.id = rid;
+  as_known.status = "pending";  // live: known holds no ended request
+  as_known.version = k->second.version;
+  if (e.waiter->wakesOn(as_known)) return false;  // satisfied already: read it to answer
+  int64_t due = k->second.due_ms;
+  park(e, due < 0 ? -1 : std::max<int64_t>(0, due - monotonicMs()));
+  return true;
 }
 
 void Waiters::armTimer(Entry& e, int64_t ms) {
@@ -294,6 +388,8 @@ void Waiters::onLinger(int, short, void* arg) noexcept {
 void Waiters::onSubscribed(const std::string& name) {
   auto it = channels_.find(name);
   if (it == channels_.end()) return;
+  // Only what arrives from now on is known to miss nothing.
+  it->second->known.clear();
   std::vector<uint64_t> ids = it->second->waiters;
   for (uint64_t id : ids) {
     auto e = entries_.find(id);
@@ -317,6 +413,9 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
     spdlog::warn("ignoring a malformed wake-up on {}", name);
     return;
   }
+  if (auto c = channels_.find(name); c != channels_.end() && subscriber_.isSubscribed(name)) {
+    c->second->learn(ev);
+  }
   bool concerned = false;
   if (auto r = by_request_.find(ev.id); r != by_request_.end()) {
     std::vector<uint64_t> ids = r->second;
@@ -324,7 +423,14 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
       auto e = entries_.find(id);
       if (e == entries_.end() || !e->second->waiter->wakesOn(ev)) continue;
       concerned = true;
-      wake(*e->second);
+      Entry& entry = *e->second;
+      // No read in flight (whose reply would reach a finished waiter): answer from the
+      // record the wake-up carries, if it does and it will do.
+      if (entry.state != Entry::State::kChecking && entry.waiter->answerFrom(ev)) {
+        finish(id);
+        continue;
+      }
+      wake(entry);
     }
   }
   if (ev.status == "pending") {
@@ -377,6 +483,7 @@ Gauge* Waiters::parkedGauge(const Waiter& w) {
 }
 
 void Waiters::onReset() {
+  for (auto& [name, ch] : channels_) ch->known.clear();
   spdlog::warn("subscriber connection lost: parked calls are re-checked once resubscribed");
 }
 

@@ -144,14 +144,6 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-// The value of an unlabelled sample in Prometheus text ("name 3"), or -1.
-double metricValue(const std::string& text, const std::string& name) {
-  for (const auto& line : lines(text)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
-}
-
 long long usedMemory(RedisServer& redis) {
   for (const auto& line : lines(redis.cmd({"INFO", "memory"}))) {
     if (line.rfind("used_memory:", 0) == 0) return std::stoll(line.substr(12));

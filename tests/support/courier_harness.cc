@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace courier::testing {
 
 Headers auth(const std::string& token) { return {bearer(token)}; }
@@ -98,6 +100,14 @@ std::string Harness::create(const Tenant& t, const std::string& rt, const std::s
                   R"({"kind":")" + kind + R"(","payload":)" + payload + "}", auth(t.user_token));
   EXPECT_EQ(r.status, 201) << r.body;
   return field(r, "id");
+}
+
+double metricValue(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
 }
 
 }  // namespace courier::testing

@@ -62,4 +62,7 @@ Headers daemonHeaders(const std::string& token, const std::string& consumer);
 // A field of a JSON body as text ("" if absent); numbers as decimal.
 std::string field(const HttpResponse& r, const char* name);
 
+// The value of a sample in Prometheus text ("name 3", or name with its labels), or -1.
+double metricValue(const std::string& text, const std::string& name);
+
 }  // namespace courier::testing

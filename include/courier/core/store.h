@@ -13,25 +13,10 @@
 #include "courier/core/errors.h"
 #include "courier/core/kinds.h"
 #include "courier/core/metrics.h"
+#include "courier/core/record.h"
 #include "courier/redis/client.h"
 
 namespace courier {
-
-struct Record {
-  std::string id;
-  std::string runtime_id;
-  std::string kind;
-  std::string status;
-  int64_t version = 0;
-  int64_t attempt = 0;
-  std::string payload;  // JSON text
-  std::string result;   // JSON text; empty: null
-  std::string error;    // empty: null
-  int64_t created_ms = 0;
-  int64_t updated_ms = 0;
-
-  bool terminal() const { return status != "pending" && status != "running"; }
-};
 
 // A record and the milliseconds until its next deadline (-1: none), measured by Redis.
 struct RecordRead {

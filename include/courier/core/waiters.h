@@ -9,7 +9,12 @@
 // reply to a read issued before it: a wake-up that arrives while a check is in flight marks the
 // waiter dirty, and a dirty waiter checks again instead of parking.
 //
-// Pub/sub is only a hint: state is always re-read from Redis. After the subscriber reconnects,
+// Two things spare reads. A wake-up that ends a request carries the record as the ending script
+// wrote it (when it is small), so a GET parked on it answers without reading. And every
+// wake-up tells the version and next deadline of a live request: while its channel stays
+// subscribed, no change can pass unseen, so a GET for a request this worker knows to be short
+// of what it waits for parks at once, without a first read (Channel::known). Everything else
+// is read from Redis. After the subscriber reconnects,
 // every waiter of a channel is re-checked once the channel is acknowledged again; after the
 // command connection comes back, every parked waiter is re-checked.
 //
@@ -19,12 +24,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "courier/core/metrics.h"
+#include "courier/core/record.h"
 #include "courier/redis/subscriber.h"
 
 struct event_base;
@@ -32,13 +39,15 @@ struct event;
 
 namespace courier {
 
-// What a wake-up message says: {"id","kind","status","version"}. Never a result.
+// What a wake-up message says: {"id","kind","status","version"}, plus "next_ms" on running
+// wake-ups and "rec" (the record's 11 public fields, as strings) on most terminal ones.
 struct WakeEvent {
   std::string id;
   std::string kind;
   std::string status;
   int64_t version = 0;
   int64_t next_ms = -1;  // "running" wake-ups: ms to the new lease deadline (-1: none)
+  std::optional<Record> record;  // the record at `version`, when the message carries it
   bool terminal() const { return status != "pending" && status != "running"; }
 };
 
@@ -63,6 +72,14 @@ class Waiter {
   virtual const std::string& requestId() const = 0;
   // True if this wake-up may satisfy it.
   virtual bool wakesOn(const WakeEvent& e) const = 0;
+
+  // Answers from the record a wake-up carries, without reading, if that record satisfies it;
+  // false: it must read (no record, or this waiter needs more than the record).
+  virtual bool answerFrom(const WakeEvent&) { return false; }
+  // True if, when this node already knows its request's version and next deadline from the
+  // wake-ups of a channel subscribed throughout, it may park without a first read — that is,
+  // if a read would tell it nothing more than "not yet" (no owner or kind to check).
+  virtual bool mayParkUnread() const { return false; }
 
   // Reads the state it waits for and calls `done` exactly once (possibly after answering).
   // `final`: the wait is over — answer with whatever is read (kAnswered, or kUnavailable).
@@ -136,6 +153,8 @@ class Waiters : public redis::Subscriber::Handler {
   void onClientLeft(uint64_t id);
   void onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadline_ms);
   void park(Entry& e, int64_t next_deadline_ms);
+  // Parks a new waiter at once if its channel's wake-ups say it is not satisfied yet.
+  bool parkKnown(Entry& e);
   // Starts a check of a woken waiter; false if it turned out to be gone (and was finished).
   bool wake(Entry& e);
   void armTimer(Entry& e, int64_t ms);

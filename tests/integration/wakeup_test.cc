@@ -1,0 +1,174 @@
+// What a long-poll costs in Redis: a GET woken by the end of its request answers from the record
+// the wake-up carries (no read), unless that record is too large to carry; and the answer is
+// the record a read would return, byte for byte. Counted with the node's own
+// courier_redis_commands_total (its command connection's round trips; tests run one worker).
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "support/courier_harness.h"
+
+namespace courier::testing {
+namespace {
+
+std::string reqPath(const std::string& rt, const std::string& id) {
+  return "/api/runtimes/" + rt + "/requests/" + id;
+}
+
+double redisCommands(HttpClient& c) {
+  return metricValue(c.get("/metrics").body, "courier_redis_commands_total");
+}
+
+struct WokenGet {
+  HttpResponse woken;       // the parked GET's answer
+  HttpResponse read_after;  // a plain GET afterwards
+  double commands_for_report_and_wake = 0;
+};
+
+// Parks a GET on a running request, then reports `result`; counts the node's Redis round trips
+// from just before the report until the parked GET has answered.
+WokenGet reportWhileParked(Harness& h, const Tenant& t, const std::string& result) {
+  std::string id = h.create(t, "rt1");
+  HttpClient c(h.port());
+  auto claim = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":5})",
+                      daemonHeaders(t.daemon_token, "d1"));
+  EXPECT_EQ(claim.status, 200) << claim.body;
+  auto parked = std::async(std::launch::async, [&] {
+    HttpClient a(h.port());
+    return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
+  });
+  // Let the GET park; its answer does not depend on it (it waits for the terminal record).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The daemon token is in the node's token cache again (a lease call), so the report's
+  // authentication costs no round trip in the window measured.
+  EXPECT_EQ(c.post("/api/daemon/runtimes/rt1/requests/" + id + "/lease", R"({"attempt":1})",
+                   auth(t.daemon_token))
+                .status,
+            200);
+  WokenGet out;
+  double before = redisCommands(c);
+  auto report = c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+                       R"({"attempt":1,"status":"completed","result":)" + result + "}",
+                       auth(t.daemon_token));
+  EXPECT_EQ(report.status, 200) << report.body;
+  out.woken = parked.get();
+  out.commands_for_report_and_wake = redisCommands(c) - before;
+  out.read_after = c.get(reqPath("rt1", id), auth(t.user_token));
+  return out;
+}
+
+TEST(Wakeup, GetWokenByTheEndAnswersFromTheWakeUpWithoutARead) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  auto r = reportWhileParked(h, t, R"({"models":[{"id":"m/1","label":"Ünïcode \"q\""}]})");
+  ASSERT_EQ(r.woken.status, 200) << r.woken.body;
+  EXPECT_EQ(field(r.woken, "status"), "completed");
+  EXPECT_EQ(r.woken.body, r.read_after.body);
+  EXPECT_EQ(r.commands_for_report_and_wake, 1) << "the report's script, and no read";
+}
+
+TEST(Wakeup, LargeResultsAreReadNotCarried) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  std::string big = R"({"blob":")" + std::string(20000, 'x') + R"("})";
+  auto r = reportWhileParked(h, t, big);
+  ASSERT_EQ(r.woken.status, 200) << r.woken.body;
+  EXPECT_EQ(field(r.woken, "status"), "completed");
+  EXPECT_EQ(r.woken.body, r.read_after.body);
+  EXPECT_EQ(r.commands_for_report_and_wake, 2) << "the report's script, then the GET's read";
+}
+
+TEST(Wakeup, TimeoutsAndCancelsCarryTheRecordToo) {
+  Harness h(1, {"--kinds", R"({"ping": {"pending_timeout_ms": 1500}})"});
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  // Pending timeout: applied by the parked GET's own timer, ended by the read it runs.
+  std::string timed_out = h.create(t, "rt1");
+  auto r = c.get(reqPath("rt1", timed_out) + "?wait=30", auth(t.user_token));
+  EXPECT_EQ(field(r, "status"), "timeout");
+  EXPECT_EQ(r.body, c.get(reqPath("rt1", timed_out), auth(t.user_token)).body);
+
+  // Cancel from another connection reaches a parked GET with the record in the wake-up.
+  std::string cancelled = h.create(t, "rt1");
+  auto parked = std::async(std::launch::async, [&] {
+    HttpClient a(h.port());
+    return a.get(reqPath("rt1", cancelled) + "?wait=30", auth(t.user_token));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto del = c.del(reqPath("rt1", cancelled), auth(t.user_token));
+  ASSERT_EQ(del.status, 200) << del.body;
+  auto woken = parked.get();
+  EXPECT_EQ(field(woken, "status"), "cancelled");
+  EXPECT_EQ(woken.body, del.body);
+  EXPECT_EQ(woken.body, c.get(reqPath("rt1", cancelled), auth(t.user_token)).body);
+}
+
+// A GET for a request this node already knows from its runtime's wake-ups parks at once: no
+// first read. A parked claim keeps the runtime's channel subscribed before the request exists.
+TEST(Wakeup, GetOnARequestKnownFromWakeUpsParksWithoutARead) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  auto claim = std::async(std::launch::async, [&] {
+    HttpClient d(h.port());
+    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
+                  daemonHeaders(t.daemon_token, "d1"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string id = h.create(t, "rt1");
+  ASSERT_EQ(claim.get().status, 200);  // running now, version 2, and this node saw it happen
+  // Warm the user token (a plain GET reads once) before counting.
+  ASSERT_EQ(field(c.get(reqPath("rt1", id), auth(t.user_token)), "version"), "2");
+
+  double before = redisCommands(c);
+  auto parked = std::async(std::launch::async, [&] {
+    HttpClient a(h.port());
+    return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(redisCommands(c) - before, 0) << "the parked GET read nothing";
+  EXPECT_EQ(metricValue(c.get("/metrics").body, R"(courier_parked{type="get"})"), 1);
+
+  auto report = c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+                       R"({"attempt":1,"status":"completed","result":{"ok":1}})",
+                       auth(t.daemon_token));
+  ASSERT_EQ(report.status, 200) << report.body;
+  auto woken = parked.get();
+  EXPECT_EQ(field(woken, "status"), "completed");
+  EXPECT_EQ(woken.body, c.get(reqPath("rt1", id), auth(t.user_token)).body);
+}
+
+// Parked unread, a GET still meets the request's deadline: its timer is the one the wake-up
+// announced, and the read it runs then applies the deadline.
+TEST(Wakeup, GetParkedUnreadStillMeetsTheDeadline) {
+  Harness h(1, {"--kinds", R"({"ping": {"pending_timeout_ms": 1500}})"});
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  // A GET parked on another request of rt1 keeps the runtime's channel subscribed.
+  std::string first = h.create(t, "rt1");
+  auto keeper = std::async(std::launch::async, [&] {
+    HttpClient a(h.port());
+    return a.get(reqPath("rt1", first) + "?wait=30", auth(t.user_token));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string id = h.create(t, "rt1");
+  double before = redisCommands(c);
+  auto r = c.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
+  EXPECT_EQ(field(r, "status"), "timeout") << r.body;
+  EXPECT_EQ(field(r, "version"), "2");
+  // One read, at the deadline — and the other GET, woken by the same timeout ending its own
+  // request (same deadline, applied together or by its own timer: one or two reads).
+  double reads = redisCommands(c) - before;
+  EXPECT_GE(reads, 1);
+  EXPECT_LE(reads, 2);
+  EXPECT_EQ(field(keeper.get(), "status"), "timeout");
+}
+
+}  // namespace
+}  // namespace courier::testing
