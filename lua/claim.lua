@@ -46,20 +46,7 @@ local function room(kind)
 end
 
 local function claim_one(rt, id, kind, f)
-  -- f: the record's version, attempt, r_ms, l_ms, payload
-  local version, attempt = tonumber(f[1]) + 1, tonumber(f[2]) + 1
-  local rdl = now + tonumber(f[3])
-  local lease = heartbeat and rdl or math.min(now + tonumber(f[4]), rdl)
-  redis.call('HSET', req_key(P, id), 'status', 'running', 'version', version, 'attempt', attempt,
-             'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
-             'ext', heartbeat and '1' or '0')
-  redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
-  -- The wake-up carries the lease: claims parked elsewhere set their timers by it, so a
-  -- lease that lapses (the daemon crashed) is redelivered on time.
-  redis.call('PUBLISH', rtk_of(rt) .. ':events',
-             cjson.encode({id = id, kind = kind, status = 'running', version = version,
-                           next_ms = lease - now}))
-  claimed[#claimed + 1] = {id, rt, kind, f[5], attempt, lease}
+  claimed[#claimed + 1] = claim_request(P, rt, id, kind, f, consumer, heartbeat, now)
   taken[kind] = taken[kind] + 1
 end
 

@@ -11,7 +11,11 @@ ARGV[14] "1": at most one live request of this kind per runtime (update)
 ARGV[15] bound on live requests per runtime (1000)
 ARGV[16] "1": only the runtime's owner may create this kind
 ARGV[17] the longest a request of any kind can live (ms): the TTL of the runtime's queues
-Returns: {"created"|"existing", record (11 fields, see record_reply), next deadline in ms}
+ARGV[18] consumer of a claim parked on the calling node for this runtime and kind, or "": the
+         request (and any older one of this kind nobody has read yet) goes to it at once, as a
+         claim would hand it out — no wake-up round trip. ARGV[19] at most this many.
+Returns: {"created"|"existing", record (11 fields, see record_reply) as created, next deadline
+         in ms, {claimed request (as claim.lua returns them)...}}
      or {"runtime_not_found"} {"runtime_offline"} {"idempotency_key_reused"}
         {"update_in_progress"} {"queue_full"} {"forbidden"}
 ]]
@@ -98,6 +102,29 @@ extend_ttl(rtk .. ':deadlines', queue_ttl, live == 0)  -- an empty set does not 
 if idem_key then redis.call('SET', idem_key, id, 'PX', safety) end
 if ARGV[13] == '1' then redis.call('SET', rtk .. ':coalesce:' .. kind, id, 'PX', safety) end
 if ARGV[14] == '1' then redis.call('SET', rtk .. ':active:' .. kind, id, 'PX', safety) end
-publish(P, rt, id, kind, 'pending', 1, p_ms)
+local handed = {}
+local consumer = ARGV[18]
+if consumer ~= '' then
+  -- '>' gives the oldest entries nobody has read: this request, or older ones before it.
+  local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', tonumber(ARGV[19]),
+                         'STREAMS', sk, '>')
+  for _, e in ipairs(res and res[1][2] or {}) do
+    local eid, other = e[1], e[2][2]
+    local f = redis.call('HMGET', req_key(P, other), 'status', 'entry', 'version', 'attempt',
+                         'r_ms', 'l_ms', 'payload')
+    if f[1] == 'pending' and f[2] == eid then
+      handed[#handed + 1] = claim_request(P, rt, other, kind, {f[3], f[4], f[5], f[6], f[7]},
+                                          consumer, false, now)
+    else
+      redis.call('XACK', sk, GROUP, eid)
+      redis.call('XDEL', sk, eid)
+    end
+  end
+end
+-- A request handed out here needs no 'pending' wake-up: no claim could take it any more, and
+-- nobody else can be waiting on a request that did not exist before this call.
+local was_handed = false
+for _, c in ipairs(handed) do was_handed = was_handed or c[1] == id end
+if not was_handed then publish(P, rt, id, kind, 'pending', 1, p_ms) end
 local at = string.format('%d', now)
-return {'created', {id, rt, kind, 'pending', '1', '0', payload, '', '', at, at}, p_ms}
+return {'created', {id, rt, kind, 'pending', '1', '0', payload, '', '', at, at}, p_ms, handed}

@@ -110,6 +110,23 @@ local function end_request(P, id, status, result, err, now, f)
   publish(P, rt, id, kind, status, version, nil, rec)
 end
 
+-- Hands a pending request whose stream entry this consumer just read to it: running, the next
+-- attempt, a lease. f: the record's version, attempt, r_ms, l_ms, payload. A heartbeat claim
+-- (old daemons never extend) gets the running deadline as its lease. The wake-up carries the
+-- lease: claims parked elsewhere set their timers by it, so a lease that lapses (the daemon
+-- crashed) is redelivered on time. Returns the claim as the node renders it.
+local function claim_request(P, rt, id, kind, f, consumer, heartbeat, now)
+  local version, attempt = tonumber(f[1]) + 1, tonumber(f[2]) + 1
+  local rdl = now + tonumber(f[3])
+  local lease = heartbeat and rdl or math.min(now + tonumber(f[4]), rdl)
+  redis.call('HSET', req_key(P, id), 'status', 'running', 'version', version, 'attempt', attempt,
+             'consumer', consumer, 'updated', now, 'rdl', rdl, 'lease', lease,
+             'ext', heartbeat and '1' or '0')
+  redis.call('ZADD', rt_key(P, rt) .. ':deadlines', lease, id)
+  publish(P, rt, id, kind, 'running', version, lease - now)
+  return {id, rt, kind, f[5], attempt, lease}
+end
+
 -- Puts a running request back to pending for redelivery. Its stream entry stays in the PEL of
 -- the consumer that had it; the next claim XCLAIMs it (so it is never read twice with '>').
 local function back_to_pending(P, id, now, give_back_attempt)

@@ -160,12 +160,13 @@ void addCompatFrontendRoutes(http::Router& router, Context& ctx) {
                          payload = toCanonicalJson(doc);
                        }
                        auto r = std::make_shared<http::Responder>(std::move(res));
-                       ctx.store.create({caller.workspace, rt, ctx.kinds.find(k.kind),
-                                         std::move(payload), caller.user_id, ""},
-                                        [r](ApiResult<CreateOutcome> out) {
-                                          if (!out) return sendError(*r, compatError(out.error()));
-                                          r->send(200, renderCompat(out->read.record));
-                                        });
+                       createRequest(ctx,
+                                     {caller.workspace, rt, ctx.kinds.find(k.kind),
+                                      std::move(payload), caller.user_id, "", "", 0},
+                                     [r](ApiResult<CreateOutcome> out) {
+                                       if (!out) return sendError(*r, compatError(out.error()));
+                                       r->send(200, renderCompat(out->read.record));
+                                     });
                      });
                });
     router.add(

@@ -47,21 +47,19 @@ class ClaimWaiter final : public Waiter {
         reply([](http::Responder& res) { res.send(200, "{\"requests\":[]}"); });
         return done(Outcome::kAnswered, -1);
       }
-      if (gone() || peekGone()) {
-        // The daemon hung up: give the requests back at once rather than wait out the lease.
-        for (const auto& req : r->requests) {
-          ctx_.store.release(args_.workspace, req, args_.consumer,
-                             [id = req.id](ApiResult<bool> ok) {
-                               if (!ok)
-                                 spdlog::warn("release of {} failed: {}", id, ok.error().message);
-                             });
-        }
-        onClientGone();
-        return done(Outcome::kAnswered, -1);
-      }
-      reply([&](http::Responder& res) { res.send(200, renderClaimed(r->requests)); });
-      done(Outcome::kAnswered, -1);
+      deliver(r->requests, done);
     });
+  }
+
+  // Plain claims take handoffs; compatibility (heartbeat) claims have per-kind caps and
+  // leases of their own, and always read.
+  std::optional<Handoff> handoffFor(const std::string&) const override {
+    if (args_.heartbeat || !args_.kind_caps.empty()) return std::nullopt;
+    return Handoff{args_.consumer, args_.max};
+  }
+
+  void handedOff(std::vector<ClaimedRequest> requests, Done done) override {
+    deliver(requests, done);
   }
 
   void abandon(std::string_view code) override {
@@ -79,6 +77,22 @@ class ClaimWaiter final : public Waiter {
   }
 
  private:
+  // Answers with claimed requests — or, if the daemon hung up meanwhile, gives them back at
+  // once rather than let them wait out their lease.
+  void deliver(const std::vector<ClaimedRequest>& requests, const Done& done) {
+    if (gone() || peekGone()) {
+      for (const auto& req : requests) {
+        ctx_.store.release(args_.workspace, req, args_.consumer, [id = req.id](ApiResult<bool> ok) {
+          if (!ok) spdlog::warn("release of {} failed: {}", id, ok.error().message);
+        });
+      }
+      onClientGone();
+      return done(Outcome::kAnswered, -1);
+    }
+    reply([&](http::Responder& res) { res.send(200, renderClaimed(requests)); });
+    done(Outcome::kAnswered, -1);
+  }
+
   template <class F>
   void reply(F&& f) {
     watch_.reset();

@@ -174,8 +174,7 @@ void listRuntimes(Context& ctx, http::Request&& req, http::Responder&& res) {
              });
 }
 
-void createRequest(Context& ctx, http::Request&& req, http::Params&& params,
-                   http::Responder&& res) {
+void postRequest(Context& ctx, http::Request&& req, http::Params&& params, http::Responder&& res) {
   std::string rt(params.get("rt"));
   withCaller(
       ctx, std::move(req), std::move(res), Caller::Kind::kUser,
@@ -210,11 +209,12 @@ void createRequest(Context& ctx, http::Request&& req, http::Params&& params,
           idem = std::string(*key);
         }
         auto r = std::make_shared<http::Responder>(std::move(res));
-        ctx.store.create({caller.workspace, rt, kind, std::move(payload), caller.user_id, idem},
-                         [r](ApiResult<CreateOutcome> out) {
-                           if (!out) return sendError(*r, out.error());
-                           r->send(out->created ? 201 : 200, renderRecord(out->read.record));
-                         });
+        createRequest(ctx,
+                      {caller.workspace, rt, kind, std::move(payload), caller.user_id, idem, "", 0},
+                      [r](ApiResult<CreateOutcome> out) {
+                        if (!out) return sendError(*r, out.error());
+                        r->send(out->created ? 201 : 200, renderRecord(out->read.record));
+                      });
       });
 }
 
@@ -250,6 +250,23 @@ void cancelRequest(Context& ctx, http::Request&& req, http::Params&& params,
 
 }  // namespace
 
+void createRequest(Context& ctx, CreateArgs args,
+                   std::function<void(ApiResult<CreateOutcome>)> cb) {
+  auto ticket =
+      ctx.waiters.beginHandoff(eventsChannel(args.workspace, args.runtime_id), args.kind->name);
+  if (ticket) {
+    args.handoff_consumer = ticket->spec.consumer;
+    args.handoff_max = ticket->spec.max;
+  }
+  ctx.store.create(args, [&ctx, cb = std::move(cb),
+                          waiter = ticket ? ticket->waiter : 0](ApiResult<CreateOutcome> out) {
+    if (waiter != 0) {
+      ctx.waiters.endHandoff(waiter, out ? std::move(out->handed) : std::vector<ClaimedRequest>{});
+    }
+    cb(std::move(out));
+  });
+}
+
 void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res) {
   ctx.waiters.add(
       std::make_unique<GetWaiter>(ctx, std::move(spec), wait_ms > 0 ? fd : -1, std::move(res)),
@@ -263,7 +280,7 @@ void addFrontendRoutes(http::Router& router, Context& ctx) {
              });
   router.add(Method::kPost, "/api/runtimes/{rt}/requests", "create_request",
              [&ctx](http::Request&& req, http::Params&& p, http::Responder&& res) {
-               createRequest(ctx, std::move(req), std::move(p), std::move(res));
+               postRequest(ctx, std::move(req), std::move(p), std::move(res));
              });
   router.add(Method::kGet, "/api/runtimes/{rt}/requests/{id}", "get_request",
              [&ctx](http::Request&& req, http::Params&& p, http::Responder&& res) {

@@ -41,6 +41,17 @@ Record parseRecord(const Reply& r) {
   return rec;
 }
 
+// {id, runtime, kind, payload, attempt, lease deadline ms}, as claim.lua and create.lua return
+// a claimed request.
+ApiResult<ClaimedRequest> parseClaimed(const Reply& r) {
+  const auto& e = r.elements;
+  if (!r.isArray() || e.size() < 6) {
+    return fail(apiError(Errc::kStoreError, "malformed claim reply"));
+  }
+  return ClaimedRequest{e[0].text(), e[1].text(),  e[2].text(),
+                        e[3].text(), e[4].asInt(), e[5].asInt()};
+}
+
 // {"ok", record, next} → RecordRead, checking the shape so a stray reply is a clean 500.
 ApiResult<RecordRead> parseRecordRead(const Reply& r, size_t at) {
   if (!r.isArray() || r.elements.size() < at + 2 || !r.elements[at].isArray()) {
@@ -156,7 +167,9 @@ void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
                                    k.exclusive ? "1" : "0",
                                    std::to_string(kMaxLiveRequestsPerRuntime),
                                    k.creator == Creator::kRuntimeOwner ? "1" : "0",
-                                   std::to_string(kinds_.longestLifeMs())};
+                                   std::to_string(kinds_.longestLifeMs()),
+                                   a.handoff_consumer,
+                                   std::to_string(a.handoff_max)};
   runScript<CreateOutcome>("create", {rtKey(a.workspace, a.runtime_id)}, std::move(args),
                            std::move(cb), [this](const Reply& r) -> ApiResult<CreateOutcome> {
                              std::string s = statusOf(r);
@@ -164,7 +177,16 @@ void Store::create(const CreateArgs& a, Callback<CreateOutcome> cb) {
                              auto read = parseRecordRead(r, 1);
                              if (!read) return fail(read.error());
                              if (s == "created") count(&WorkerMetrics::created, read->record.kind);
-                             return CreateOutcome{s == "created", std::move(*read)};
+                             CreateOutcome out{s == "created", std::move(*read), {}};
+                             if (r.elements.size() > 3) {
+                               for (const auto& e : r.elements[3].elements) {
+                                 auto c = parseClaimed(e);
+                                 if (!c) return fail(c.error());
+                                 out.handed.push_back(std::move(*c));
+                                 count(&WorkerMetrics::claimed, out.handed.back().kind);
+                               }
+                             }
+                             return out;
                            });
 }
 
@@ -195,10 +217,9 @@ void Store::claim(const ClaimArgs& a, Callback<ClaimOutcome> cb) {
         ClaimOutcome out;
         out.next_deadline_ms = r.elements.size() > 1 ? r.elements[1].asInt(-1) : -1;
         for (size_t i = 2; i < r.elements.size(); ++i) {
-          const auto& e = r.elements[i].elements;
-          if (e.size() < 6) return fail(apiError(Errc::kStoreError, "malformed claim reply"));
-          out.requests.push_back(
-              {e[0].text(), e[1].text(), e[2].text(), e[3].text(), e[4].asInt(), e[5].asInt()});
+          auto c = parseClaimed(r.elements[i]);
+          if (!c) return fail(c.error());
+          out.requests.push_back(std::move(*c));
           count(&WorkerMetrics::claimed, out.requests.back().kind);
         }
         return out;

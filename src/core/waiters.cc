@@ -301,6 +301,48 @@ bool Waiters::wake(Entry& e) {
   return true;
 }
 
+std::optional<Waiters::HandoffTicket> Waiters::beginHandoff(const std::string& channel,
+                                                            const std::string& kind) {
+  if (shutting_down_) return std::nullopt;
+  auto c = channels_.find(channel);
+  if (c == channels_.end()) return std::nullopt;
+  std::vector<uint64_t> ids = c->second->waiters;
+  for (uint64_t id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second->state != Entry::State::kParked) continue;
+    Entry& e = *it->second;
+    auto spec = e.waiter->handoffFor(kind);
+    if (!spec) continue;
+    if (e.waiter->peekGone()) {
+      e.waiter->gone_ = true;
+      e.waiter->onClientGone();
+      finish(id);
+      continue;
+    }
+    e.state = Entry::State::kChecking;
+    e.dirty = false;
+    e.final_check = false;
+    evtimer_del(e.timer);
+    return HandoffTicket{id, std::move(*spec)};
+  }
+  return std::nullopt;
+}
+
+void Waiters::endHandoff(uint64_t id, std::vector<ClaimedRequest> handed) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) {
+    // A reserved claim stays until its handoff ends (nothing finishes a checking waiter).
+    spdlog::error("handoff to a claim that is gone: {} request(s) wait for their lease",
+                  handed.size());
+    return;
+  }
+  if (handed.empty()) return startCheck(id, false);
+  it->second->waiter->handedOff(std::move(handed),
+                                [this, id](Waiter::Outcome outcome, int64_t next_deadline_ms) {
+                                  onChecked(id, outcome, next_deadline_ms);
+                                });
+}
+
 void Waiters::onClientLeft(uint64_t id) {
   // Called from the waiter's own socket watch: handle it on the next loop turn, never delete
   // the waiter (and its watch) from inside its callback.

@@ -170,5 +170,81 @@ TEST(Wakeup, GetParkedUnreadStillMeetsTheDeadline) {
   EXPECT_EQ(field(keeper.get(), "status"), "timeout");
 }
 
+// A create on the node where the runtime's daemon has a claim parked hands the request to that
+// claim in its own script: the claim answers without a wake-up or a claim script of its own.
+TEST(Handoff, CreateHandsTheRequestToAClaimParkedOnTheSameNode) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  auto claim = std::async(std::launch::async, [&] {
+    HttpClient d(h.port());
+    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
+                  daemonHeaders(t.daemon_token, "d1"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Warm the user token, so the create's authentication costs no round trip.
+  ASSERT_EQ(c.get("/api/runtimes", auth(t.user_token)).status, 200);
+  double before = redisCommands(c);
+  auto created = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", auth(t.user_token));
+  ASSERT_EQ(created.status, 201) << created.body;
+  // The record as created.
+  EXPECT_EQ(field(created, "status"), "pending");
+  EXPECT_EQ(field(created, "version"), "1");
+  auto claimed = claim.get();
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  EXPECT_EQ(redisCommands(c) - before, 1) << "the create's script alone";
+  auto doc = claimed.json();
+  ASSERT_EQ(doc["requests"].Size(), 1u) << claimed.body;
+  EXPECT_EQ(std::string(doc["requests"][0]["id"].GetString()), field(created, "id"));
+  EXPECT_EQ(doc["requests"][0]["attempt"].GetInt(), 1);
+
+  std::string path = reqPath("rt1", field(created, "id"));
+  auto now = c.get(path, auth(t.user_token));
+  EXPECT_EQ(field(now, "status"), "running");
+  EXPECT_EQ(field(now, "version"), "2");
+  EXPECT_EQ(field(now, "attempt"), "1");
+  // It is the claim's as any other: reported with its attempt, it completes.
+  auto report = c.post("/api/daemon/runtimes/rt1/requests/" + field(created, "id") + "/result",
+                       R"({"attempt":1,"status":"completed","result":{}})", auth(t.daemon_token));
+  EXPECT_EQ(field(report, "status"), "ok") << report.body;
+  EXPECT_EQ(field(c.get(path, auth(t.user_token)), "status"), "completed");
+}
+
+// A create that is not new (an idempotent repeat) hands nothing: the reserved claim reads and
+// parks again, and takes the next request.
+TEST(Handoff, ACreateThatHandsNothingLeavesTheClaimParked) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  Headers with_key = auth(t.user_token);
+  with_key.emplace_back("Idempotency-Key", "k1");
+  auto first = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", with_key);
+  ASSERT_EQ(first.status, 201);
+  // The first request goes to a claim that answers at once.
+  auto taken = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
+                      daemonHeaders(t.daemon_token, "d1"));
+  ASSERT_EQ(taken.json()["requests"].Size(), 1u);
+
+  auto claim = std::async(std::launch::async, [&] {
+    HttpClient d(h.port());
+    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
+                  daemonHeaders(t.daemon_token, "d2"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto again = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", with_key);
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(field(again, "id"), field(first, "id"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(metricValue(c.get("/metrics").body, R"(courier_parked{type="claim"})"), 1)
+      << "still parked after the repeat";
+  std::string next = h.create(t, "rt1");
+  auto claimed = claim.get();
+  ASSERT_EQ(claimed.status, 200);
+  ASSERT_EQ(claimed.json()["requests"].Size(), 1u) << claimed.body;
+  EXPECT_EQ(std::string(claimed.json()["requests"][0]["id"].GetString()), next);
+}
+
 }  // namespace
 }  // namespace courier::testing

@@ -68,6 +68,10 @@ struct GetSpec {
 };
 void parkGet(Context& ctx, GetSpec spec, int64_t wait_ms, int fd, http::Responder&& res);
 
+// Creates a request; a daemon's claim parked on this worker for the runtime gets it in the
+// create's own script (Waiters::beginHandoff): no wake-up, no claim round trip.
+void createRequest(Context& ctx, CreateArgs args, std::function<void(ApiResult<CreateOutcome>)> cb);
+
 void addFrontendRoutes(http::Router& router, Context& ctx);
 void addDaemonRoutes(http::Router& router, Context& ctx);
 void addAdminRoutes(http::Router& router, Context& ctx);

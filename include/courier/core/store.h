@@ -25,6 +25,15 @@ struct RecordRead {
   std::string runtime_owner;  // only when asked for (Store::get with_owner)
 };
 
+struct ClaimedRequest {
+  std::string id;
+  std::string runtime_id;
+  std::string kind;
+  std::string payload;
+  int64_t attempt = 0;
+  int64_t lease_expires_ms = 0;
+};
+
 struct CreateArgs {
   std::string workspace;
   std::string runtime_id;
@@ -32,11 +41,17 @@ struct CreateArgs {
   std::string payload;  // JSON text
   std::string creator;  // user id
   std::string idempotency_key;
+  // A claim parked on this node that the new request may go to at once (lua/create.lua):
+  // its consumer ("" for none) and how many requests it takes at most.
+  std::string handoff_consumer;
+  int handoff_max = 0;
 };
 
 struct CreateOutcome {
   bool created = false;  // false: an existing record (idempotent repeat or coalesced list)
   RecordRead read;
+  // Handed to the handoff consumer by the create itself (the new request, or older ones).
+  std::vector<ClaimedRequest> handed;
 };
 
 struct ClaimArgs {
@@ -47,15 +62,6 @@ struct ClaimArgs {
   bool heartbeat = false;  // compatibility claim: per-kind caps, lease = running timeout
   // Per-kind caps in serving order; empty: every kind up to `max`.
   std::vector<std::pair<std::string, int>> kind_caps;
-};
-
-struct ClaimedRequest {
-  std::string id;
-  std::string runtime_id;
-  std::string kind;
-  std::string payload;
-  int64_t attempt = 0;
-  int64_t lease_expires_ms = 0;
 };
 
 struct ClaimOutcome {

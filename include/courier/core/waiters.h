@@ -32,6 +32,7 @@
 
 #include "courier/core/metrics.h"
 #include "courier/core/record.h"
+#include "courier/core/store.h"
 #include "courier/redis/subscriber.h"
 
 struct event_base;
@@ -46,7 +47,7 @@ struct WakeEvent {
   std::string kind;
   std::string status;
   int64_t version = 0;
-  int64_t next_ms = -1;  // "running" wake-ups: ms to the new lease deadline (-1: none)
+  int64_t next_ms = -1;          // "running" wake-ups: ms to the new lease deadline (-1: none)
   std::optional<Record> record;  // the record at `version`, when the message carries it
   bool terminal() const { return status != "pending" && status != "running"; }
 };
@@ -80,6 +81,20 @@ class Waiter {
   // wake-ups of a channel subscribed throughout, it may park without a first read — that is,
   // if a read would tell it nothing more than "not yet" (no owner or kind to check).
   virtual bool mayParkUnread() const { return false; }
+
+  // Claims: who a create on this node may hand a new request of `kind` to directly, in its own
+  // script (lua/create.lua), and how many it takes; nullopt: no handoff for this waiter.
+  struct Handoff {
+    std::string consumer;
+    int max = 0;
+  };
+  virtual std::optional<Handoff> handoffFor(const std::string& /*kind*/) const {
+    return std::nullopt;
+  }
+  // Answers with the requests a create handed it, in place of a check; `done` as for check.
+  virtual void handedOff(std::vector<ClaimedRequest> /*requests*/, Done done) {
+    done(Outcome::kPark, -1);
+  }
 
   // Reads the state it waits for and calls `done` exactly once (possibly after answering).
   // `final`: the wait is over — answer with whatever is read (kAnswered, or kUnavailable).
@@ -132,6 +147,17 @@ class Waiters : public redis::Subscriber::Handler {
 
   // Takes a waiter that may wait up to `wait_ms` (0: check once, answer at once).
   void add(std::unique_ptr<Waiter> waiter, int64_t wait_ms);
+
+  // A create is about to run: reserves the longest-parked claim on `channel` that takes `kind`
+  // (it counts as checking until endHandoff), so the create can hand it the request at once.
+  struct HandoffTicket {
+    uint64_t waiter = 0;
+    Waiter::Handoff spec;
+  };
+  std::optional<HandoffTicket> beginHandoff(const std::string& channel, const std::string& kind);
+  // The create returned: the requests it handed the claim (which answers with them), or none
+  // (the create failed or found an existing request: the claim reads, as if woken).
+  void endHandoff(uint64_t waiter, std::vector<ClaimedRequest> handed);
 
   // The command connection is ready again: re-check every parked waiter.
   void onStoreReady();
