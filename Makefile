@@ -24,6 +24,10 @@ DEBUG := $(if $(SANITIZER),-g1,-g)
 CXXFLAGS := -std=c++20 $(OPT) $(DEBUG) -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) $(SAN_WARN)
 LDFLAGS := $(SAN_FLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+# The node and the bench allocate per request (evhttp above all); jemalloc takes a sixth off the
+# node's instructions per request (callgrind, README "Performance"). Sanitizers bring their own
+# allocator, so their builds keep glibc's.
+MALLOC_LIBS := $(if $(SANITIZER),,-ljemalloc)
 TEST_CPPFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS)) -lhiredis
 
@@ -69,13 +73,13 @@ bench: $(BUILD)/courier $(BUILD)/courier-bench
 	scripts/bench-deps && $(BUILD)/courier-bench --standard --out bench/results
 
 $(BUILD)/courier: $(BUILD)/obj/src/main.o $(LIB_OBJS)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MALLOC_LIBS)
 
 $(BUILD)/courier-daemon: $(DAEMON_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/courier-bench: $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o) $(LIB_OBJS)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MALLOC_LIBS)
 
 $(BUILD)/courier-tests: $(TEST_OBJS) $(LIB_OBJS) $(DAEMON_LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)

@@ -15,7 +15,8 @@ using http::Method;
 
 // The payload's string field `name`, or "".
 std::string payloadString(const std::string& payload, const char* name) {
-  rapidjson::Document doc;
+  JsonArena doc_arena;
+  rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
   if (!parseJson(payload, doc) || !doc.IsObject()) return "";
   auto it = doc.FindMember(name);
   if (it == doc.MemberEnd() || !it->value.IsString()) return "";
@@ -69,7 +70,8 @@ std::string renderHeartbeat(const std::vector<ClaimedRequest>& reqs, bool batch)
 void heartbeat(Context& ctx, http::Request&& req, http::Responder&& res) {
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx](http::Request&& req, http::Responder&& res, Caller&& caller) {
-               rapidjson::Document doc;
+               JsonArena doc_arena;
+               rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
                if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
                  return sendError(res, ok.error());
                auto rt = stringField(doc, "runtime_id", true);
@@ -126,7 +128,8 @@ void compatReport(Context& ctx, http::Request&& req, http::Params&& params, http
       [&ctx, rt, id, kind, result_of](http::Request&& req, http::Responder&& res, Caller&& caller) {
         if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
         if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-        rapidjson::Document doc;
+        JsonArena doc_arena;
+        rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
         if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
         auto status = stringField(doc, "status", true);
         if (!status) return sendError(res, status.error());

@@ -111,7 +111,8 @@ class ClaimWaiter final : public Waiter {
 void registerRuntime(Context& ctx, http::Request&& req, http::Responder&& res) {
   withCaller(ctx, std::move(req), std::move(res), Caller::Kind::kDaemon,
              [&ctx](http::Request&& req, http::Responder&& res, Caller&& caller) {
-               rapidjson::Document doc;
+               JsonArena doc_arena;
+               rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
                if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
                  return sendError(res, ok.error());
                auto id = stringField(doc, "id", true);
@@ -144,7 +145,8 @@ void claim(Context& ctx, http::Request&& req, http::Responder&& res) {
                  return sendError(res, Errc::kInvalidConsumer,
                                   "header X-Courier-Consumer must match [A-Za-z0-9_.-]{1,64}");
                }
-               rapidjson::Document doc;
+               JsonArena doc_arena;
+               rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
                if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
                  return sendError(res, ok.error());
                auto ids = doc.FindMember("runtime_ids");
@@ -186,7 +188,8 @@ void extendLease(Context& ctx, http::Request&& req, http::Params&& params, http:
              [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
                if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
                if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-               rapidjson::Document doc;
+               JsonArena doc_arena;
+               rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
                if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
                  return sendError(res, ok.error());
                auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
@@ -209,7 +212,8 @@ void reportResult(Context& ctx, http::Request&& req, http::Params&& params, http
       [&ctx, rt, id](http::Request&& req, http::Responder&& res, Caller&& caller) {
         if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
         if (auto ok = checkId(id, "request id"); !ok) return sendError(res, ok.error());
-        rapidjson::Document doc;
+        JsonArena doc_arena;
+        rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
         if (auto ok = parseBody(req, kDaemonBodyLimit, doc); !ok) return sendError(res, ok.error());
         auto attempt = intField(doc, "attempt", true, 1, INT32_MAX);
         if (!attempt) return sendError(res, attempt.error());

@@ -180,7 +180,8 @@ void postRequest(Context& ctx, http::Request&& req, http::Params&& params, http:
       ctx, std::move(req), std::move(res), Caller::Kind::kUser,
       [&ctx, rt](http::Request&& req, http::Responder&& res, Caller&& caller) {
         if (auto ok = checkId(rt, "runtime id"); !ok) return sendError(res, ok.error());
-        rapidjson::Document doc;
+        JsonArena doc_arena;
+        rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
         if (auto ok = parseBody(req, kFrontendBodyLimit, doc); !ok)
           return sendError(res, ok.error());
         auto kind_name = stringField(doc, "kind", true);

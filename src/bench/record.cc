@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include "courier/util/json.h"
+
 namespace courier::bench {
 namespace {
 
@@ -28,7 +30,8 @@ int64_t intField(const rapidjson::Value& obj, const char* name) {
 
 RecordView parseRecord(std::string_view body) {
   RecordView r;
-  rapidjson::Document doc;
+  JsonArena doc_arena;
+  rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
   if (!parseObject(body, doc)) return r;
   r.id = stringField(doc, "id");
   r.status = stringField(doc, "status");
@@ -43,7 +46,8 @@ bool isTerminal(std::string_view status) {
 }
 
 bool parseClaim(std::string_view body, std::vector<ClaimedView>* out) {
-  rapidjson::Document doc;
+  JsonArena doc_arena;
+  rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
   if (!parseObject(body, doc)) return false;
   const auto it = doc.FindMember("requests");
   if (it == doc.MemberEnd() || !it->value.IsArray()) return false;
@@ -56,7 +60,8 @@ bool parseClaim(std::string_view body, std::vector<ClaimedView>* out) {
 }
 
 bool parseHeartbeat(std::string_view body, std::string* model_list_id) {
-  rapidjson::Document doc;
+  JsonArena doc_arena;
+  rapidjson::Document doc(rapidjson::kNullType, &doc_arena.allocator);
   if (!parseObject(body, doc)) return false;
   model_list_id->clear();
   const auto it = doc.FindMember("pending_model_list");

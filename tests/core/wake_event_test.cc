@@ -82,6 +82,11 @@ TEST(WakeEvent, RejectsMessagesWithoutTheEnvelope) {
   EXPECT_FALSE(parseWakeEvent(R"({"kind":"ping","status":"pending","version":1})", &ev));
   EXPECT_FALSE(parseWakeEvent("not json", &ev));
   EXPECT_FALSE(parseWakeEvent("[]", &ev));
+  EXPECT_FALSE(parseWakeEvent(R"({"id":"r1","kind":"ping","status":"pending","version":1} x)", &ev));
+  // Deep nesting is refused without recursion (no stack to exhaust).
+  std::string deep = R"({"id":"r1","kind":"ping","status":"pending","version":1,"x":)";
+  deep += std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_TRUE(parseWakeEvent(deep, &ev));
 }
 
 }  // namespace

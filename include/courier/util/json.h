@@ -38,4 +38,18 @@ bool isValidJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// The first few KiB of a Document's values, on the stack: parsing a small body then costs no
+// heap chunk (RapidJSON's default pool takes 64 KiB from malloc for every document, which on
+// the hot path is most of a parse's cost). Larger documents spill to the heap as usual.
+//   JsonArena arena;
+//   rapidjson::Document doc(rapidjson::kNullType, &arena.allocator);
+struct JsonArena {
+  JsonArena() = default;
+  JsonArena(const JsonArena&) = delete;
+  JsonArena& operator=(const JsonArena&) = delete;
+
+  alignas(8) char buffer[4096];
+  rapidjson::MemoryPoolAllocator<> allocator{buffer, sizeof buffer};
+};
+
 }  // namespace courier
