@@ -53,6 +53,8 @@ class ClaimWaiter final : public Waiter {
 
   // Plain claims take handoffs; compatibility (heartbeat) claims have per-kind caps and
   // leases of their own, and always read.
+  bool claimsEverything() const override { return !args_.heartbeat && args_.kind_caps.empty(); }
+
   std::optional<Handoff> handoffFor(const std::string&) const override {
     if (args_.heartbeat || !args_.kind_caps.empty()) return std::nullopt;
     return Handoff{args_.consumer, args_.max};

@@ -82,6 +82,13 @@ bool parseWakeEvent(std::string_view json, WakeEvent* out) {
   return true;
 }
 
+namespace {
+constexpr int64_t kNever = INT64_MAX;
+// A claim parks unread only if a claim script ran for each of its runtimes this recently: the
+// script refreshes the runtime's liveness (90 s, refreshed below 60 s).
+constexpr int64_t kMaxUnreadClaimMs = 10'000;
+}  // namespace
+
 struct Waiters::Entry {
   enum class State { kSubscribing, kChecking, kParked };
   Waiters* owner = nullptr;
@@ -96,6 +103,10 @@ struct Waiters::Entry {
   int64_t wait_until_ms = 0;  // monotonic
   int64_t timer_due_ms = 0;   // monotonic: when the armed timer fires
   event* timer = nullptr;
+  // A claim's read in flight: its channels' acknowledgement counts when it started, and the
+  // earliest lease the channels announced since (Channel::idle).
+  std::vector<uint64_t> check_acks;
+  int64_t check_seen_due_ms = kNever;
 
   ~Entry() {
     if (timer != nullptr) event_free(timer);
@@ -120,6 +131,18 @@ struct Waiters::Channel {
   // cleared then, and on a reset): exact as long as the channel stays subscribed. Ended
   // requests leave it.
   std::unordered_map<std::string, Known> known;
+
+  // True when this worker knows the runtime has nothing a claim could take: a claim read of
+  // all kinds found nothing, the channel stayed subscribed, and no 'pending' wake-up came
+  // since. Until idle_due_ms (monotonic; kNever: none) — the earliest lease that may lapse
+  // into a redelivery. A new claim then parks without reading (Waiters::parkIdleClaim).
+  bool idle = false;
+  int64_t idle_due_ms = kNever;
+  // When a claim script last ran for this runtime here: it is what keeps the runtime alive,
+  // so claims read at least every kMaxUnreadClaimMs.
+  int64_t last_read_ms = kNever;
+  // Acknowledgements and resets seen: a read that spans one concludes nothing.
+  uint64_t acks = 0;
 
   void learn(const WakeEvent& ev) {
     if (ev.terminal() || ev.next_ms < 0) {
@@ -179,7 +202,7 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
     if (!subscriber_.isSubscribed(ch)) all_acked = false;
   }
   if (all_acked) {
-    if (!parkKnown(e)) startCheck(id, false);
+    if (!parkKnown(e) && !parkIdleClaim(e)) startCheck(id, false);
     return;
   }
   // Wait for the acknowledgements; if they never come, the wait running out still answers.
@@ -212,6 +235,24 @@ bool Waiters::parkKnown(Entry& e) {
   return true;
 }
 
+bool Waiters::parkIdleClaim(Entry& e) {
+  if (!e.waiter->requestId().empty() || !e.waiter->claimsEverything()) return false;
+  const int64_t now = monotonicMs();
+  int64_t due = kNever;
+  for (const auto& name : e.waiter->channels()) {
+    auto c = channels_.find(name);
+    if (c == channels_.end()) return false;
+    const Channel& ch = *c->second;
+    if (!ch.idle || now >= ch.idle_due_ms || ch.last_read_ms == kNever ||
+        now - ch.last_read_ms >= kMaxUnreadClaimMs) {
+      return false;
+    }
+    due = std::min(due, ch.idle_due_ms);
+  }
+  park(e, due == kNever ? -1 : due - now);
+  return true;
+}
+
 void Waiters::armTimer(Entry& e, int64_t ms) {
   ms = std::max<int64_t>(0, ms);
   e.timer_due_ms = monotonicMs() + ms;
@@ -227,6 +268,17 @@ void Waiters::startCheck(uint64_t id, bool final) {
   e.dirty = false;
   e.final_check = final;
   evtimer_del(e.timer);
+  if (e.waiter->requestId().empty()) {
+    // A claim read: it runs the claim script for each of its runtimes.
+    const int64_t now = monotonicMs();
+    e.check_acks.clear();
+    e.check_seen_due_ms = kNever;
+    for (const auto& name : e.waiter->channels()) {
+      auto c = channels_.find(name);
+      e.check_acks.push_back(c == channels_.end() ? 0 : c->second->acks);
+      if (c != channels_.end()) c->second->last_read_ms = now;
+    }
+  }
   e.waiter->check(final, [this, id](Waiter::Outcome outcome, int64_t next_deadline_ms) {
     onChecked(id, outcome, next_deadline_ms);
   });
@@ -257,6 +309,7 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
     return finish(id);
   }
   if (e.dirty) return startCheck(id, false);
+  noteIdle(e, next_deadline_ms);
   if (over) return startCheck(id, true);
   if (e.awaiting_ack) {
     // Not satisfied, and no wake-up can reach it yet: back to waiting for the acknowledgements.
@@ -264,6 +317,28 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
     return armTimer(e, e.wait_until_ms - monotonicMs());
   }
   park(e, next_deadline_ms);
+}
+
+void Waiters::noteIdle(const Entry& e, int64_t next_deadline_ms) {
+  // A claim read of every kind found nothing, and no 'pending' wake-up came meanwhile (the
+  // waiter would be dirty): its runtimes are idle, if their channels stayed subscribed.
+  if (!e.waiter->requestId().empty() || !e.waiter->claimsEverything() ||
+      e.check_acks.size() != e.waiter->channels().size()) {
+    return;
+  }
+  const int64_t now = monotonicMs();
+  int64_t due = e.check_seen_due_ms;
+  if (next_deadline_ms >= 0) due = std::min(due, now + next_deadline_ms);
+  for (size_t i = 0; i < e.check_acks.size(); ++i) {
+    const std::string& name = e.waiter->channels()[i];
+    auto c = channels_.find(name);
+    if (c == channels_.end() || c->second->acks != e.check_acks[i] ||
+        !subscriber_.isSubscribed(name)) {
+      continue;
+    }
+    c->second->idle = true;
+    c->second->idle_due_ms = due;
+  }
 }
 
 void Waiters::park(Entry& e, int64_t next_deadline_ms) {
@@ -437,6 +512,8 @@ void Waiters::onSubscribed(const std::string& name) {
   if (it == channels_.end()) return;
   // Only what arrives from now on is known to miss nothing.
   it->second->known.clear();
+  it->second->idle = false;
+  ++it->second->acks;
   std::vector<uint64_t> ids = it->second->waiters;
   for (uint64_t id : ids) {
     auto e = entries_.find(id);
@@ -484,6 +561,7 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
     // Work became claimable: wake one parked claim, and make claims in flight look again
     // (their read may have been issued before this request existed).
     auto c = channels_.find(name);
+    if (c != channels_.end()) c->second->idle = false;
     if (c != channels_.end()) {
       std::vector<uint64_t> ids = c->second->waiters;
       bool woke_one = false;
@@ -506,12 +584,19 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
     auto c = channels_.find(name);
     if (c != channels_.end()) {
       int64_t due = monotonicMs() + ev.next_ms + 5;
-      for (uint64_t id : c->second->waiters) {
+      Channel& ch = *c->second;
+      // An idle runtime stays idle only until this lease could lapse into a redelivery.
+      if (ch.idle) ch.idle_due_ms = std::min(ch.idle_due_ms, due);
+      for (uint64_t id : ch.waiters) {
         auto e = entries_.find(id);
         if (e == entries_.end() || !e->second->waiter->requestId().empty()) continue;
         Entry& entry = *e->second;
         if (entry.state == Entry::State::kParked && due < entry.timer_due_ms) {
           armTimer(entry, due - monotonicMs());
+        }
+        // A claim reading now may conclude the runtime idle: with this lease in mind.
+        if (entry.state == Entry::State::kChecking) {
+          entry.check_seen_due_ms = std::min(entry.check_seen_due_ms, due);
         }
       }
     }
@@ -530,7 +615,11 @@ Gauge* Waiters::parkedGauge(const Waiter& w) {
 }
 
 void Waiters::onReset() {
-  for (auto& [name, ch] : channels_) ch->known.clear();
+  for (auto& [name, ch] : channels_) {
+    ch->known.clear();
+    ch->idle = false;
+    ++ch->acks;
+  }
   spdlog::warn("subscriber connection lost: parked calls are re-checked once resubscribed");
 }
 

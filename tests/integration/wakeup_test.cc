@@ -246,5 +246,88 @@ TEST(Handoff, ACreateThatHandsNothingLeavesTheClaimParked) {
   EXPECT_EQ(std::string(claimed.json()["requests"][0]["id"].GetString()), next);
 }
 
+std::future<HttpResponse> parkClaim(Harness& h, const Tenant& t, const std::string& consumer,
+                                    int node = 0) {
+  return std::async(std::launch::async, [&h, &t, consumer, node] {
+    HttpClient d(h.port(node));
+    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
+                  daemonHeaders(t.daemon_token, consumer));
+  });
+}
+
+double parked(HttpClient& c, const char* type) {
+  return metricValue(c.get("/metrics").body, std::string(R"(courier_parked{type=")") + type +
+                                                  R"("})");
+}
+
+// A read that found a runtime idle lets the next claim on it park without a read, until a
+// 'pending' wake-up says otherwise; creates still reach such claims (by handoff here).
+TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
+  Harness h(2);
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port(0));
+  auto a = parkClaim(h, t, "a");  // reads: nothing, so rt1 is idle on node 0
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(parked(c, "claim"), 1);
+
+  double before = redisCommands(c);
+  auto b = parkClaim(h, t, "b");  // the daemon token is in the cache (claim a)
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(parked(c, "claim"), 2);
+  EXPECT_EQ(redisCommands(c) - before, 0) << "claim b parked without reading";
+
+  // Both still get work: creates on node 0 hand it over, first come first served.
+  std::string first = h.create(t, "rt1", "ping", "{}", 0);
+  std::string second = h.create(t, "rt1", "ping", "{}", 0);
+  auto got_a = a.get().json();
+  auto got_b = b.get().json();
+  ASSERT_EQ(got_a["requests"].Size(), 1u);
+  ASSERT_EQ(got_b["requests"].Size(), 1u);
+  EXPECT_EQ(std::string(got_a["requests"][0]["id"].GetString()), first);
+  EXPECT_EQ(std::string(got_b["requests"][0]["id"].GetString()), second);
+
+  // A create on another node is a 'pending' wake-up here: rt1 is no longer known idle, and the
+  // next claim reads (finding the request).
+  // (Handoffs publish no 'pending' wake-up: claim c parks unread again.)
+  auto c1 = parkClaim(h, t, "c");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string third = h.create(t, "rt1", "ping", "{}", 1);
+  auto got_c = c1.get().json();
+  ASSERT_EQ(got_c["requests"].Size(), 1u);
+  EXPECT_EQ(std::string(got_c["requests"][0]["id"].GetString()), third);
+  before = redisCommands(c);
+  auto d = parkClaim(h, t, "d");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(redisCommands(c) - before, 1) << "after a 'pending' wake-up, claim d reads";
+  std::string fourth = h.create(t, "rt1", "ping", "{}", 0);
+  EXPECT_EQ(std::string(d.get().json()["requests"][0]["id"].GetString()), fourth);
+}
+
+// An idle runtime stops being idle when a lease may lapse: a claim that parks unread still
+// wakes when a crashed daemon's lease runs out, and takes the redelivery.
+TEST(IdleClaims, AClaimParkedUnreadStillTakesALapsedLease) {
+  Harness h(1, {"--kinds", R"({"ping": {"claim_lease_ms": 1000}})"});
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  // A daemon takes a request and "crashes" (never extends or reports).
+  std::string id = h.create(t, "rt1");
+  auto taken = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
+                      daemonHeaders(t.daemon_token, "crashed"));
+  ASSERT_EQ(taken.json()["requests"].Size(), 1u);
+  // Another daemon parks: its read finds nothing, rt1 is idle until the lease's deadline.
+  auto a = parkClaim(h, t, "a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto b = parkClaim(h, t, "b");  // may park unread: still must wake at the lease
+  auto got_a = a.get().json();
+  ASSERT_EQ(got_a["requests"].Size(), 1u) << "the lapsed lease, redelivered";
+  EXPECT_EQ(std::string(got_a["requests"][0]["id"].GetString()), id);
+  EXPECT_EQ(got_a["requests"][0]["attempt"].GetInt(), 2);
+  // b is still parked (one redelivery, one taker) and answers when work comes.
+  std::string next = h.create(t, "rt1");
+  EXPECT_EQ(std::string(b.get().json()["requests"][0]["id"].GetString()), next);
+}
+
 }  // namespace
 }  // namespace courier::testing

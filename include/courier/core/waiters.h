@@ -13,8 +13,9 @@
 // wrote it (when it is small), so a GET parked on it answers without reading. And every
 // wake-up tells the version and next deadline of a live request: while its channel stays
 // subscribed, no change can pass unseen, so a GET for a request this worker knows to be short
-// of what it waits for parks at once, without a first read (Channel::known). Everything else
-// is read from Redis. After the subscriber reconnects,
+// of what it waits for parks at once, without a first read (Channel::known); likewise a claim
+// on runtimes a read found idle, with no 'pending' wake-up since (Channel::idle). Everything
+// else is read from Redis. After the subscriber reconnects,
 // every waiter of a channel is re-checked once the channel is acknowledged again; after the
 // command connection comes back, every parked waiter is re-checked.
 //
@@ -81,6 +82,9 @@ class Waiter {
   // wake-ups of a channel subscribed throughout, it may park without a first read — that is,
   // if a read would tell it nothing more than "not yet" (no owner or kind to check).
   virtual bool mayParkUnread() const { return false; }
+  // Claims: true if its read looks at every kind of its runtimes (not a per-kind capped
+  // compatibility claim), so a read that found nothing means the runtimes are idle.
+  virtual bool claimsEverything() const { return false; }
 
   // Claims: who a create on this node may hand a new request of `kind` to directly, in its own
   // script (lua/create.lua), and how many it takes; nullopt: no handoff for this waiter.
@@ -181,6 +185,10 @@ class Waiters : public redis::Subscriber::Handler {
   void park(Entry& e, int64_t next_deadline_ms);
   // Parks a new waiter at once if its channel's wake-ups say it is not satisfied yet.
   bool parkKnown(Entry& e);
+  // Parks a new claim at once if all its runtimes are known to be idle (Channel::idle).
+  bool parkIdleClaim(Entry& e);
+  // After a claim read that found nothing: marks its runtimes idle where that is known.
+  void noteIdle(const Entry& e, int64_t next_deadline_ms);
   // Starts a check of a woken waiter; false if it turned out to be gone (and was finished).
   bool wake(Entry& e);
   void armTimer(Entry& e, int64_t ms);
