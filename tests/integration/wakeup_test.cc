@@ -20,6 +20,51 @@ double redisCommands(HttpClient& c) {
   return metricValue(c.get("/metrics").body, "courier_redis_commands_total");
 }
 
+// A daemon's claim on rt1, parked (wait 30 s) on `node` from another thread.
+std::future<HttpResponse> parkClaim(Harness& h, const Tenant& t, const std::string& consumer,
+                                    int node = 0) {
+  return std::async(std::launch::async, [&h, &t, consumer, node] {
+    HttpClient d(h.port(node));
+    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
+                  daemonHeaders(t.daemon_token, consumer));
+  });
+}
+
+// Polls the node until `done` holds (10 s at most): a condition, not a timing assumption.
+template <class F>
+bool waitUntil(F&& done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+// Waits until the node has made `n` more Redis round trips than `from` (a parked call's read:
+// it runs only once its channel is acknowledged, and parks in the same callback).
+void waitForCommands(HttpClient& c, double from, double n) {
+  ASSERT_TRUE(waitUntil([&] { return redisCommands(c) >= from + n; }));
+}
+
+// parkClaim, returning once the claim has read and parked. The daemon token is put in the
+// node's cache first (a claim with no wait, which must find nothing to take), so that the one
+// round trip waited for is the claim's read.
+std::future<HttpResponse> parkedClaim(Harness& h, const Tenant& t, HttpClient& c,
+                                      const std::string& consumer) {
+  auto warm = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
+                     daemonHeaders(t.daemon_token, consumer));
+  EXPECT_EQ(warm.body, R"({"requests":[]})");
+  double from = redisCommands(c);
+  auto claim = parkClaim(h, t, consumer);
+  waitForCommands(c, from, 1);
+  return claim;
+}
+
+double parkedCount(HttpClient& c, const char* type) {
+  return metricValue(c.get("/metrics").body,
+                     std::string(R"(courier_parked{type=")") + type + R"("})");
+}
+
 struct WokenGet {
   HttpResponse woken;       // the parked GET's answer
   HttpResponse read_after;  // a plain GET afterwards
@@ -34,12 +79,14 @@ WokenGet reportWhileParked(Harness& h, const Tenant& t, const std::string& resul
   auto claim = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":5})",
                       daemonHeaders(t.daemon_token, "d1"));
   EXPECT_EQ(claim.status, 200) << claim.body;
+  // A read of it: by its reply, the node has seen the claim's 'running' wake-up, so the GET
+  // below knows the request and parks as it arrives (no read of its own in flight).
+  EXPECT_EQ(field(c.get(reqPath("rt1", id), auth(t.user_token)), "status"), "running");
   auto parked = std::async(std::launch::async, [&] {
     HttpClient a(h.port());
     return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
   });
-  // Let the GET park; its answer does not depend on it (it waits for the terminal record).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "get") == 1; }));
   // The daemon token is in the node's token cache again (a lease call), so the report's
   // authentication costs no round trip in the window measured.
   EXPECT_EQ(c.post("/api/daemon/runtimes/rt1/requests/" + id + "/lease", R"({"attempt":1})",
@@ -48,9 +95,9 @@ WokenGet reportWhileParked(Harness& h, const Tenant& t, const std::string& resul
             200);
   WokenGet out;
   double before = redisCommands(c);
-  auto report = c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
-                       R"({"attempt":1,"status":"completed","result":)" + result + "}",
-                       auth(t.daemon_token));
+  auto report =
+      c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+             R"({"attempt":1,"status":"completed","result":)" + result + "}", auth(t.daemon_token));
   EXPECT_EQ(report.status, 200) << report.body;
   out.woken = parked.get();
   out.commands_for_report_and_wake = redisCommands(c) - before;
@@ -114,11 +161,7 @@ TEST(Wakeup, GetOnARequestKnownFromWakeUpsParksWithoutARead) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
-  auto claim = std::async(std::launch::async, [&] {
-    HttpClient d(h.port());
-    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
-                  daemonHeaders(t.daemon_token, "d1"));
-  });
+  auto claim = parkClaim(h, t, "d1");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::string id = h.create(t, "rt1");
   ASSERT_EQ(claim.get().status, 200);  // running now, version 2, and this node saw it happen
@@ -130,13 +173,12 @@ TEST(Wakeup, GetOnARequestKnownFromWakeUpsParksWithoutARead) {
     HttpClient a(h.port());
     return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "get") == 1; }));
   EXPECT_EQ(redisCommands(c) - before, 0) << "the parked GET read nothing";
-  EXPECT_EQ(metricValue(c.get("/metrics").body, R"(courier_parked{type="get"})"), 1);
 
-  auto report = c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
-                       R"({"attempt":1,"status":"completed","result":{"ok":1}})",
-                       auth(t.daemon_token));
+  auto report =
+      c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
+             R"({"attempt":1,"status":"completed","result":{"ok":1}})", auth(t.daemon_token));
   ASSERT_EQ(report.status, 200) << report.body;
   auto woken = parked.get();
   EXPECT_EQ(field(woken, "status"), "completed");
@@ -150,24 +192,23 @@ TEST(Wakeup, GetParkedUnreadStillMeetsTheDeadline) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
-  // A GET parked on another request of rt1 keeps the runtime's channel subscribed.
-  std::string first = h.create(t, "rt1");
+  // A GET parked on a long-lived request of rt1 keeps the runtime's channel subscribed.
+  std::string other = h.create(t, "rt1", "model_list");
+  double at_start = redisCommands(c);
   auto keeper = std::async(std::launch::async, [&] {
     HttpClient a(h.port());
-    return a.get(reqPath("rt1", first) + "?wait=30", auth(t.user_token));
+    return a.get(reqPath("rt1", other) + "?wait=10", auth(t.user_token));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  waitForCommands(c, at_start, 1);  // its read, once the channel was acknowledged
   std::string id = h.create(t, "rt1");
+  // A read of it: by its reply, the node has seen the create's 'pending' wake-up.
+  ASSERT_EQ(field(c.get(reqPath("rt1", id), auth(t.user_token)), "status"), "pending");
   double before = redisCommands(c);
   auto r = c.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
   EXPECT_EQ(field(r, "status"), "timeout") << r.body;
   EXPECT_EQ(field(r, "version"), "2");
-  // One read, at the deadline — and the other GET, woken by the same timeout ending its own
-  // request (same deadline, applied together or by its own timer: one or two reads).
-  double reads = redisCommands(c) - before;
-  EXPECT_GE(reads, 1);
-  EXPECT_LE(reads, 2);
-  EXPECT_EQ(field(keeper.get(), "status"), "timeout");
+  EXPECT_EQ(redisCommands(c) - before, 1) << "one read: at the deadline, none before";
+  EXPECT_EQ(field(keeper.get(), "status"), "pending");
 }
 
 // A create on the node where the runtime's daemon has a claim parked hands the request to that
@@ -177,12 +218,7 @@ TEST(Handoff, CreateHandsTheRequestToAClaimParkedOnTheSameNode) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
-  auto claim = std::async(std::launch::async, [&] {
-    HttpClient d(h.port());
-    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
-                  daemonHeaders(t.daemon_token, "d1"));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto claim = parkedClaim(h, t, c, "d1");
   // Warm the user token, so the create's authentication costs no round trip.
   ASSERT_EQ(c.get("/api/runtimes", auth(t.user_token)).status, 200);
   double before = redisCommands(c);
@@ -227,37 +263,16 @@ TEST(Handoff, ACreateThatHandsNothingLeavesTheClaimParked) {
                       daemonHeaders(t.daemon_token, "d1"));
   ASSERT_EQ(taken.json()["requests"].Size(), 1u);
 
-  auto claim = std::async(std::launch::async, [&] {
-    HttpClient d(h.port());
-    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
-                  daemonHeaders(t.daemon_token, "d2"));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto claim = parkedClaim(h, t, c, "d2");
   auto again = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", with_key);
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(field(again, "id"), field(first, "id"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(metricValue(c.get("/metrics").body, R"(courier_parked{type="claim"})"), 1)
-      << "still parked after the repeat";
+  // Still parked after the repeat: the next request is the claim's answer.
   std::string next = h.create(t, "rt1");
   auto claimed = claim.get();
   ASSERT_EQ(claimed.status, 200);
   ASSERT_EQ(claimed.json()["requests"].Size(), 1u) << claimed.body;
   EXPECT_EQ(std::string(claimed.json()["requests"][0]["id"].GetString()), next);
-}
-
-std::future<HttpResponse> parkClaim(Harness& h, const Tenant& t, const std::string& consumer,
-                                    int node = 0) {
-  return std::async(std::launch::async, [&h, &t, consumer, node] {
-    HttpClient d(h.port(node));
-    return d.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30})",
-                  daemonHeaders(t.daemon_token, consumer));
-  });
-}
-
-double parked(HttpClient& c, const char* type) {
-  return metricValue(c.get("/metrics").body, std::string(R"(courier_parked{type=")") + type +
-                                                  R"("})");
 }
 
 // A read that found a runtime idle lets the next claim on it park without a read, until a
@@ -267,14 +282,15 @@ TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port(0));
-  auto a = parkClaim(h, t, "a");  // reads: nothing, so rt1 is idle on node 0
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ(parked(c, "claim"), 1);
-
+  auto a = parkedClaim(h, t, c, "a");  // read: nothing, so rt1 is idle on node 0
+  // (A claim with no wait puts b's token in the cache: one read, before counting.)
+  ASSERT_EQ(c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
+                   daemonHeaders(t.daemon_token, "b"))
+                .body,
+            R"({"requests":[]})");
   double before = redisCommands(c);
-  auto b = parkClaim(h, t, "b");  // the daemon token is in the cache (claim a)
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(parked(c, "claim"), 2);
+  auto b = parkClaim(h, t, "b");
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 2; }));
   EXPECT_EQ(redisCommands(c) - before, 0) << "claim b parked without reading";
 
   // Both still get work: creates on node 0 hand it over, first come first served.
@@ -287,25 +303,29 @@ TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
   EXPECT_EQ(std::string(got_a["requests"][0]["id"].GetString()), first);
   EXPECT_EQ(std::string(got_b["requests"][0]["id"].GetString()), second);
 
-  // A create on another node is a 'pending' wake-up here: rt1 is no longer known idle, and the
-  // next claim reads (finding the request).
-  // (Handoffs publish no 'pending' wake-up: claim c parks unread again.)
+  // Handoffs publish no 'pending' wake-up: rt1 is still idle, claim c parks unread. A create
+  // on another node is a 'pending' wake-up here: it wakes c, which reads and takes it.
   auto c1 = parkClaim(h, t, "c");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 1; }));
   std::string third = h.create(t, "rt1", "ping", "{}", 1);
   auto got_c = c1.get().json();
   ASSERT_EQ(got_c["requests"].Size(), 1u);
   EXPECT_EQ(std::string(got_c["requests"][0]["id"].GetString()), third);
+  // ...and rt1 is no longer known idle: the next claim reads.
+  ASSERT_EQ(c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
+                   daemonHeaders(t.daemon_token, "d"))
+                .body,
+            R"({"requests":[]})");
   before = redisCommands(c);
   auto d = parkClaim(h, t, "d");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  waitForCommands(c, before, 1);
   EXPECT_EQ(redisCommands(c) - before, 1) << "after a 'pending' wake-up, claim d reads";
   std::string fourth = h.create(t, "rt1", "ping", "{}", 0);
   EXPECT_EQ(std::string(d.get().json()["requests"][0]["id"].GetString()), fourth);
 }
 
-// An idle runtime stops being idle when a lease may lapse: a claim that parks unread still
-// wakes when a crashed daemon's lease runs out, and takes the redelivery.
+// An idle runtime stops being idle when a lease may lapse: claims parked unread still wake
+// when a crashed daemon's lease runs out, and one of them takes the redelivery.
 TEST(IdleClaims, AClaimParkedUnreadStillTakesALapsedLease) {
   Harness h(1, {"--kinds", R"({"ping": {"claim_lease_ms": 1000}})"});
   Tenant t = h.tenant();
@@ -316,17 +336,28 @@ TEST(IdleClaims, AClaimParkedUnreadStillTakesALapsedLease) {
   auto taken = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
                       daemonHeaders(t.daemon_token, "crashed"));
   ASSERT_EQ(taken.json()["requests"].Size(), 1u);
-  // Another daemon parks: its read finds nothing, rt1 is idle until the lease's deadline.
-  auto a = parkClaim(h, t, "a");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto b = parkClaim(h, t, "b");  // may park unread: still must wake at the lease
-  auto got_a = a.get().json();
-  ASSERT_EQ(got_a["requests"].Size(), 1u) << "the lapsed lease, redelivered";
-  EXPECT_EQ(std::string(got_a["requests"][0]["id"].GetString()), id);
-  EXPECT_EQ(got_a["requests"][0]["attempt"].GetInt(), 2);
-  // b is still parked (one redelivery, one taker) and answers when work comes.
-  std::string next = h.create(t, "rt1");
-  EXPECT_EQ(std::string(b.get().json()["requests"][0]["id"].GetString()), next);
+  // Two daemons park: the first read finds nothing (rt1 idle until the lease's deadline), the
+  // second parks unread.
+  auto a = parkedClaim(h, t, c, "a");
+  auto b = parkClaim(h, t, "b");
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 2; }));
+  // One of them gets the redelivery (attempt 2) when the lease lapses; the other the next
+  // request.
+  std::string next;
+  auto first_done = [&]() -> std::future<HttpResponse>& {
+    for (;;) {
+      if (a.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) return a;
+      if (b.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) return b;
+    }
+  };
+  std::future<HttpResponse>& got = first_done();
+  std::future<HttpResponse>& other = &got == &a ? b : a;
+  auto redelivered = got.get().json();
+  ASSERT_EQ(redelivered["requests"].Size(), 1u);
+  EXPECT_EQ(std::string(redelivered["requests"][0]["id"].GetString()), id);
+  EXPECT_EQ(redelivered["requests"][0]["attempt"].GetInt(), 2);
+  next = h.create(t, "rt1");
+  EXPECT_EQ(std::string(other.get().json()["requests"][0]["id"].GetString()), next);
 }
 
 }  // namespace
