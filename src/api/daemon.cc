@@ -47,9 +47,12 @@ class ClaimWaiter final : public Waiter {
         reply([](http::Responder& res) { res.send(200, "{\"requests\":[]}"); });
         return done(Outcome::kAnswered, -1);
       }
-      deliver(r->requests, done);
+      drained_ = static_cast<int>(r->requests.size()) < args_.max;
+      deliver(r->requests, done, r->next_deadline_ms);
     });
   }
+
+  bool readDrained() const override { return drained_; }
 
   // Plain claims take handoffs; compatibility (heartbeat) claims have per-kind caps and
   // leases of their own, and always read.
@@ -61,7 +64,8 @@ class ClaimWaiter final : public Waiter {
   }
 
   void handedOff(std::vector<ClaimedRequest> requests, Done done) override {
-    deliver(requests, done);
+    drained_ = false;  // a handoff reads one kind's stream: it says nothing of the others
+    deliver(requests, done, -1);
   }
 
   void abandon(std::string_view code) override {
@@ -81,7 +85,8 @@ class ClaimWaiter final : public Waiter {
  private:
   // Answers with claimed requests — or, if the daemon hung up meanwhile, gives them back at
   // once rather than let them wait out their lease.
-  void deliver(const std::vector<ClaimedRequest>& requests, const Done& done) {
+  void deliver(const std::vector<ClaimedRequest>& requests, const Done& done,
+               int64_t next_deadline_ms) {
     if (gone() || peekGone()) {
       for (const auto& req : requests) {
         ctx_.store.release(args_.workspace, req, args_.consumer, [id = req.id](ApiResult<bool> ok) {
@@ -89,10 +94,10 @@ class ClaimWaiter final : public Waiter {
         });
       }
       onClientGone();
-      return done(Outcome::kAnswered, -1);
+      return done(Outcome::kAnswered, next_deadline_ms);
     }
     reply([&](http::Responder& res) { res.send(200, renderClaimed(requests)); });
-    done(Outcome::kAnswered, -1);
+    done(Outcome::kAnswered, next_deadline_ms);
   }
 
   template <class F>
@@ -103,6 +108,7 @@ class ClaimWaiter final : public Waiter {
 
   Context& ctx_;
   ClaimArgs args_;
+  bool drained_ = false;
   std::vector<std::string> channels_;
   std::string no_request_;
   int fd_;

@@ -288,7 +288,11 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   Entry& e = *it->second;
-  if (outcome == Waiter::Outcome::kAnswered) return finish(id);
+  if (outcome == Waiter::Outcome::kAnswered) {
+    // A claim whose read took fewer requests than it could left nothing claimable behind.
+    if (!e.dirty && e.waiter->readDrained()) noteIdle(e, next_deadline_ms);
+    return finish(id);
+  }
   bool over = shutting_down_ || monotonicMs() >= e.wait_until_ms;
   if (e.waiter->gone()) {
     e.waiter->onClientGone();

@@ -324,6 +324,25 @@ TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
   EXPECT_EQ(std::string(d.get().json()["requests"][0]["id"].GetString()), fourth);
 }
 
+// A claim read that took fewer requests than it could left nothing claimable: the runtime is
+// idle after it too.
+TEST(IdleClaims, AClaimThatDrainedTheQueueLeavesTheRuntimeIdle) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  std::string id = h.create(t, "rt1");  // pending: no claim is parked
+  auto a = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30,"max":10})",
+                  daemonHeaders(t.daemon_token, "a"));
+  ASSERT_EQ(a.json()["requests"].Size(), 1u) << a.body;  // 1 of 10: drained
+  double before = redisCommands(c);
+  auto b = parkClaim(h, t, "a");  // the same daemon, back for more (its token is cached)
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 1; }));
+  EXPECT_EQ(redisCommands(c) - before, 0) << "the claim parked without reading";
+  std::string next = h.create(t, "rt1");
+  EXPECT_EQ(std::string(b.get().json()["requests"][0]["id"].GetString()), next);
+}
+
 // An idle runtime stops being idle when a lease may lapse: claims parked unread still wake
 // when a crashed daemon's lease runs out, and one of them takes the redelivery.
 TEST(IdleClaims, AClaimParkedUnreadStillTakesALapsedLease) {

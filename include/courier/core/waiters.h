@@ -85,6 +85,9 @@ class Waiter {
   // Claims: true if its read looks at every kind of its runtimes (not a per-kind capped
   // compatibility claim), so a read that found nothing means the runtimes are idle.
   virtual bool claimsEverything() const { return false; }
+  // Claims: true if the read just answered took fewer requests than it could (so it left
+  // nothing claimable); `done` then carries the runtimes' next deadline.
+  virtual bool readDrained() const { return false; }
 
   // Claims: who a create on this node may hand a new request of `kind` to directly, in its own
   // script (lua/create.lua), and how many it takes; nullopt: no handoff for this waiter.
