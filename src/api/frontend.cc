@@ -253,8 +253,13 @@ void cancelRequest(Context& ctx, http::Request&& req, http::Params&& params,
 
 void createRequest(Context& ctx, CreateArgs args,
                    std::function<void(ApiResult<CreateOutcome>)> cb) {
-  auto ticket =
-      ctx.waiters.beginHandoff(eventsChannel(args.workspace, args.runtime_id), args.kind->name);
+  // Not for single-attempt kinds (update): should the create's reply be lost after its script
+  // ran, the handed request would only reach a daemon through a redelivery, and it has none.
+  std::optional<Waiters::HandoffTicket> ticket;
+  if (args.kind->max_attempts > 1) {
+    ticket =
+        ctx.waiters.beginHandoff(eventsChannel(args.workspace, args.runtime_id), args.kind->name);
+  }
   if (ticket) {
     args.handoff_consumer = ticket->spec.consumer;
     args.handoff_max = ticket->spec.max;

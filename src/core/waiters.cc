@@ -107,6 +107,9 @@ struct Waiters::Entry {
   // earliest lease the channels announced since (Channel::idle).
   std::vector<uint64_t> check_acks;
   int64_t check_seen_due_ms = kNever;
+  // In its channels' waiter lists (a call with a wait): only such a claim hears, while it
+  // reads, the 'pending' wake-ups that make its finding stale (dirty).
+  bool registered = false;
 
   ~Entry() {
     if (timer != nullptr) event_free(timer);
@@ -196,6 +199,7 @@ void Waiters::add(std::unique_ptr<Waiter> waiter, int64_t wait_ms) {
     return;
   }
   if (!e.waiter->requestId().empty()) by_request_[e.waiter->requestId()].push_back(id);
+  e.registered = true;
   bool all_acked = true;
   for (const auto& ch : e.waiter->channels()) {
     retain(ch, id);
@@ -247,9 +251,11 @@ bool Waiters::parkIdleClaim(Entry& e) {
         now - ch.last_read_ms >= kMaxUnreadClaimMs) {
       return false;
     }
-    due = std::min(due, ch.idle_due_ms);
+    // Read again within kMaxUnreadClaimMs of the last read, whatever the wait: the read keeps
+    // the runtime alive.
+    due = std::min({due, ch.idle_due_ms, ch.last_read_ms + kMaxUnreadClaimMs});
   }
-  park(e, due == kNever ? -1 : due - now);
+  park(e, due - now);
   return true;
 }
 
@@ -326,7 +332,7 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
 void Waiters::noteIdle(const Entry& e, int64_t next_deadline_ms) {
   // A claim read of every kind found nothing, and no 'pending' wake-up came meanwhile (the
   // waiter would be dirty): its runtimes are idle, if their channels stayed subscribed.
-  if (!e.waiter->requestId().empty() || !e.waiter->claimsEverything() ||
+  if (!e.registered || !e.waiter->requestId().empty() || !e.waiter->claimsEverything() ||
       e.check_acks.size() != e.waiter->channels().size()) {
     return;
   }
@@ -406,6 +412,7 @@ std::optional<Waiters::HandoffTicket> Waiters::beginHandoff(const std::string& c
     e.state = Entry::State::kChecking;
     e.dirty = false;
     e.final_check = false;
+    e.check_seen_due_ms = kNever;
     evtimer_del(e.timer);
     return HandoffTicket{id, std::move(*spec)};
   }
@@ -420,11 +427,19 @@ void Waiters::endHandoff(uint64_t id, std::vector<ClaimedRequest> handed) {
                   handed.size());
     return;
   }
-  if (handed.empty()) return startCheck(id, false);
-  it->second->waiter->handedOff(std::move(handed),
-                                [this, id](Waiter::Outcome outcome, int64_t next_deadline_ms) {
-                                  onChecked(id, outcome, next_deadline_ms);
-                                });
+  Entry& e = *it->second;
+  if (handed.empty()) {
+    // Nothing changed for the claim unless a 'pending' wake-up came meanwhile: park it again
+    // as it was, rather than let every failed or repeated create cost a claim read.
+    if (e.dirty || shutting_down_ || e.waiter->gone()) return startCheck(id, false);
+    e.state = Entry::State::kParked;
+    // (A lease announced meanwhile may fall before its old timer.)
+    return armTimer(e, std::min(e.timer_due_ms, e.check_seen_due_ms) - monotonicMs());
+  }
+  e.waiter->handedOff(std::move(handed),
+                      [this, id](Waiter::Outcome outcome, int64_t next_deadline_ms) {
+                        onChecked(id, outcome, next_deadline_ms);
+                      });
 }
 
 void Waiters::onClientLeft(uint64_t id) {
@@ -550,6 +565,10 @@ void Waiters::onMessage(const std::string& name, std::string_view payload) {
     for (uint64_t id : ids) {
       auto e = entries_.find(id);
       if (e == entries_.end() || !e->second->waiter->wakesOn(ev)) continue;
+      // Request ids are keyed alone here: a wake-up only concerns the waiters of its own
+      // channel (another workspace's runtime may share the runtime id).
+      const auto& mine = e->second->waiter->channels();
+      if (std::find(mine.begin(), mine.end(), name) == mine.end()) continue;
       concerned = true;
       Entry& entry = *e->second;
       // No read in flight (whose reply would reach a finished waiter): answer from the

@@ -60,6 +60,24 @@ std::future<HttpResponse> parkedClaim(Harness& h, const Tenant& t, HttpClient& c
   return claim;
 }
 
+// The node's Redis round trips so far, once every command it has sent is answered: a list of
+// runtimes is one command more, answered after all those sent before it (one pipelined
+// connection per worker; tests run one). Its own lists are not counted. The user token must
+// be in the node's cache — the first call, which serves as the baseline, puts it there.
+class SettledCommands {
+ public:
+  SettledCommands(HttpClient& c, std::string user_token) : c_(c), token_(std::move(user_token)) {}
+  double operator()() {
+    EXPECT_EQ(c_.get("/api/runtimes", auth(token_)).status, 200);
+    return redisCommands(c_) - static_cast<double>(++lists_);
+  }
+
+ private:
+  HttpClient& c_;
+  std::string token_;
+  int lists_ = 0;
+};
+
 double parkedCount(HttpClient& c, const char* type) {
   return metricValue(c.get("/metrics").body,
                      std::string(R"(courier_parked{type=")") + type + R"("})");
@@ -161,6 +179,7 @@ TEST(Wakeup, GetOnARequestKnownFromWakeUpsParksWithoutARead) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
+  SettledCommands settled(c, t.user_token);
   auto claim = parkClaim(h, t, "d1");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::string id = h.create(t, "rt1");
@@ -168,13 +187,13 @@ TEST(Wakeup, GetOnARequestKnownFromWakeUpsParksWithoutARead) {
   // Warm the user token (a plain GET reads once) before counting.
   ASSERT_EQ(field(c.get(reqPath("rt1", id), auth(t.user_token)), "version"), "2");
 
-  double before = redisCommands(c);
+  double before = settled();
   auto parked = std::async(std::launch::async, [&] {
     HttpClient a(h.port());
     return a.get(reqPath("rt1", id) + "?wait=30", auth(t.user_token));
   });
   EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "get") == 1; }));
-  EXPECT_EQ(redisCommands(c) - before, 0) << "the parked GET read nothing";
+  EXPECT_EQ(settled() - before, 0) << "the parked GET read nothing";
 
   auto report =
       c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
@@ -254,6 +273,7 @@ TEST(Handoff, ACreateThatHandsNothingLeavesTheClaimParked) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
+  SettledCommands settled(c, t.user_token);
   Headers with_key = auth(t.user_token);
   with_key.emplace_back("Idempotency-Key", "k1");
   auto first = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", with_key);
@@ -264,9 +284,11 @@ TEST(Handoff, ACreateThatHandsNothingLeavesTheClaimParked) {
   ASSERT_EQ(taken.json()["requests"].Size(), 1u);
 
   auto claim = parkedClaim(h, t, c, "d2");
+  double before = settled();
   auto again = c.post("/api/runtimes/rt1/requests", R"({"kind":"ping"})", with_key);
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(field(again, "id"), field(first, "id"));
+  EXPECT_EQ(settled() - before, 1) << "the create's script; the claim parks as it was";
   // Still parked after the repeat: the next request is the claim's answer.
   std::string next = h.create(t, "rt1");
   auto claimed = claim.get();
@@ -282,16 +304,17 @@ TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port(0));
+  SettledCommands settled(c, t.user_token);
   auto a = parkedClaim(h, t, c, "a");  // read: nothing, so rt1 is idle on node 0
   // (A claim with no wait puts b's token in the cache: one read, before counting.)
   ASSERT_EQ(c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
                    daemonHeaders(t.daemon_token, "b"))
                 .body,
             R"({"requests":[]})");
-  double before = redisCommands(c);
+  double before = settled();
   auto b = parkClaim(h, t, "b");
   EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 2; }));
-  EXPECT_EQ(redisCommands(c) - before, 0) << "claim b parked without reading";
+  EXPECT_EQ(settled() - before, 0) << "claim b parked without reading";
 
   // Both still get work: creates on node 0 hand it over, first come first served.
   std::string first = h.create(t, "rt1", "ping", "{}", 0);
@@ -311,17 +334,18 @@ TEST(IdleClaims, ASecondClaimOnAnIdleRuntimeParksWithoutARead) {
   auto got_c = c1.get().json();
   ASSERT_EQ(got_c["requests"].Size(), 1u);
   EXPECT_EQ(std::string(got_c["requests"][0]["id"].GetString()), third);
-  // ...and rt1 is no longer known idle: the next claim reads.
-  ASSERT_EQ(c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0})",
-                   daemonHeaders(t.daemon_token, "d"))
-                .body,
-            R"({"requests":[]})");
-  before = redisCommands(c);
+  // (c took 1 of 10: drained, rt1 is idle again.) A create on the other node while no claim is
+  // parked here is a 'pending' wake-up: rt1 is no longer known idle, the next claim reads.
+  std::string fourth = h.create(t, "rt1", "ping", "{}", 1);
+  // (Registering rt1 again puts the daemon token back in node 0's cache.)
+  ASSERT_EQ(c.post("/api/daemon/runtimes", R"({"id":"rt1","name":"rt1","owner_user_id":"alice"})",
+                   auth(t.daemon_token))
+                .status,
+            200);
+  before = settled();  // by its reply, node 0 has seen the 'pending' wake-up
   auto d = parkClaim(h, t, "d");
-  waitForCommands(c, before, 1);
-  EXPECT_EQ(redisCommands(c) - before, 1) << "after a 'pending' wake-up, claim d reads";
-  std::string fourth = h.create(t, "rt1", "ping", "{}", 0);
   EXPECT_EQ(std::string(d.get().json()["requests"][0]["id"].GetString()), fourth);
+  EXPECT_EQ(settled() - before, 1) << "after a 'pending' wake-up, claim d reads";
 }
 
 // A claim read that took fewer requests than it could left nothing claimable: the runtime is
@@ -331,14 +355,38 @@ TEST(IdleClaims, AClaimThatDrainedTheQueueLeavesTheRuntimeIdle) {
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
   HttpClient c(h.port());
+  SettledCommands settled(c, t.user_token);
   std::string id = h.create(t, "rt1");  // pending: no claim is parked
   auto a = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":30,"max":10})",
                   daemonHeaders(t.daemon_token, "a"));
   ASSERT_EQ(a.json()["requests"].Size(), 1u) << a.body;  // 1 of 10: drained
-  double before = redisCommands(c);
+  double before = settled();
   auto b = parkClaim(h, t, "a");  // the same daemon, back for more (its token is cached)
   EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 1; }));
-  EXPECT_EQ(redisCommands(c) - before, 0) << "the claim parked without reading";
+  EXPECT_EQ(settled() - before, 0) << "the claim parked without reading";
+  std::string next = h.create(t, "rt1");
+  EXPECT_EQ(std::string(b.get().json()["requests"][0]["id"].GetString()), next);
+}
+
+// Only a claim that waits concludes anything: one with no wait is in no channel's list, so the
+// 'pending' wake-ups that would make its finding stale never reach it.
+TEST(IdleClaims, AClaimWithNoWaitDoesNotMarkTheRuntimeIdle) {
+  Harness h;
+  Tenant t = h.tenant();
+  h.runtime(t, "rt1");
+  HttpClient c(h.port());
+  SettledCommands settled(c, t.user_token);
+  auto a = parkedClaim(h, t, c, "a");  // subscribes rt1 here (it lingers after a answers)
+  std::string handed = h.create(t, "rt1");
+  EXPECT_EQ(std::string(a.get().json()["requests"][0]["id"].GetString()), handed);
+  std::string id = h.create(t, "rt1");  // no claim parked: pending
+  auto taken = c.post("/api/daemon/claim", R"({"runtime_ids":["rt1"],"wait":0,"max":10})",
+                      daemonHeaders(t.daemon_token, "b"));
+  ASSERT_EQ(taken.json()["requests"].Size(), 1u) << taken.body;  // 1 of 10, but no wait
+  double before = settled();
+  auto b = parkClaim(h, t, "b");
+  EXPECT_TRUE(waitUntil([&] { return parkedCount(c, "claim") == 1; }));
+  EXPECT_EQ(settled() - before, 1) << "the next claim reads";
   std::string next = h.create(t, "rt1");
   EXPECT_EQ(std::string(b.get().json()["requests"][0]["id"].GetString()), next);
 }
