@@ -330,8 +330,10 @@ void Waiters::onChecked(uint64_t id, Waiter::Outcome outcome, int64_t next_deadl
 }
 
 void Waiters::noteIdle(const Entry& e, int64_t next_deadline_ms) {
-  // A claim read of every kind found nothing, and no 'pending' wake-up came meanwhile (the
-  // waiter would be dirty): its runtimes are idle, if their channels stayed subscribed.
+  // A claim read of every kind found nothing (or took fewer than it could), and no 'pending'
+  // wake-up came meanwhile (the waiter would be dirty): its runtimes are idle, if their
+  // channels stayed subscribed — until the earliest deadline the read or the wake-ups since
+  // announced.
   if (!e.registered || !e.waiter->requestId().empty() || !e.waiter->claimsEverything() ||
       e.check_acks.size() != e.waiter->channels().size()) {
     return;
