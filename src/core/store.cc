@@ -230,8 +230,11 @@ void Store::release(const std::string& ws, const ClaimedRequest& req, const std:
                     Callback<bool> cb) {
   runScript<bool>("release", {reqKey(ws, req.id)},
                   {prefix(ws), req.runtime_id, req.id, std::to_string(req.attempt), consumer},
-                  std::move(cb),
-                  [](const Reply& r) -> ApiResult<bool> { return statusOf(r) == "ok"; });
+                  std::move(cb), [this, kind = req.kind](const Reply& r) -> ApiResult<bool> {
+                    if (statusOf(r) != "ok") return false;
+                    count(&WorkerMetrics::released, kind);
+                    return true;
+                  });
 }
 
 void Store::extend(const std::string& ws, const std::string& rt, const std::string& id,

@@ -77,6 +77,10 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
       family("courier_requests_created_total", "Requests created, by kind.", MetricType::Counter);
   auto claimed = family("courier_requests_claimed_total", "Deliveries to daemons, by kind.",
                         MetricType::Counter);
+  auto released = family("courier_requests_released_total",
+                         "Deliveries given back because the daemon hung up before it got them "
+                         "(also counted as claimed), by kind.",
+                         MetricType::Counter);
   auto ended = family("courier_requests_ended_total", "Requests ended, by kind and status.",
                       MetricType::Counter);
   auto duration = family("courier_request_duration_seconds",
@@ -87,6 +91,8 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
         counter(sum([&](const WorkerMetrics& w) { return w.created[k].get(); }), {{"kind", kind}}));
     claimed.metric.push_back(
         counter(sum([&](const WorkerMetrics& w) { return w.claimed[k].get(); }), {{"kind", kind}}));
+    released.metric.push_back(counter(
+        sum([&](const WorkerMetrics& w) { return w.released[k].get(); }), {{"kind", kind}}));
     for (size_t s = 2; s < kStatuses.size(); ++s) {  // terminal statuses only
       ended.metric.push_back(
           counter(sum([&](const WorkerMetrics& w) { return w.ended[k][s].get(); }),
@@ -98,6 +104,7 @@ std::vector<MetricFamily> MetricsRegistry::Collect() const {
   }
   out.push_back(std::move(created));
   out.push_back(std::move(claimed));
+  out.push_back(std::move(released));
   out.push_back(std::move(ended));
   out.push_back(std::move(duration));
 

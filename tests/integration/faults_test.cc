@@ -779,13 +779,14 @@ TEST(FaultLostClaim, DaemonThatNeverExtendsLosesItsAttemptToAnotherConsumer) {
 }
 
 // A daemon sends a claim for work that is there and hangs up at once, so its reply is lost on the
-// way (or the node sees it gone and releases the claim). Either way the request is not stranded:
-// another consumer gets it — attempt 1 if it was released, attempt 2 after the lease.
+// way (or the node sees it gone and releases the claim, or never serves it). Either way the
+// request is not stranded: another consumer gets it — attempt 1 if the hung-up claim never took
+// it, attempt 2 if it did (released at once, or after its lease: attempt numbers only grow).
 TEST(FaultLostClaim, ClaimWhoseClientHangsUpAtOnceIsNotStranded) {
   Harness h(1, kindsArgs(R"({"ping":{"claim_lease_ms":300,"running_timeout_ms":60000}})"));
   Tenant t = h.tenant();
   h.runtime(t, "rt1");
-  int released = 0;
+  int taken_first = 0;
   for (int i = 0; i < 10; ++i) {
     std::string id = h.create(t, "rt1");
     {
@@ -804,13 +805,23 @@ TEST(FaultLostClaim, ClaimWhoseClientHangsUpAtOnceIsNotStranded) {
     ASSERT_EQ(got.size(), 1u) << "request " << id << " stranded";
     EXPECT_EQ(got[0].id, id);
     EXPECT_TRUE(got[0].attempt == 1 || got[0].attempt == 2) << got[0].attempt;
-    released += got[0].attempt == 1;
+    taken_first += got[0].attempt == 2;
     EXPECT_EQ(field(c.post(resultPath("rt1", id), reportBody(got[0].attempt, "alive"),
                            auth(t.daemon_token)),
                     "status"),
               "ok");
   }
-  std::cout << "[ info ] " << released << " of 10 hung-up claims were released at once\n";
+  std::cout << "[ info ] " << taken_first << " of 10 hung-up claims took their request first\n";
+  // Every delivery counted, those given back apart: 10 to "alive", `taken_first` to "gone".
+  HttpClient m(h.port());
+  std::string text = m.get("/metrics").body;
+  EXPECT_EQ(metricValue(text, R"(courier_requests_claimed_total{kind="ping"})"), 10 + taken_first);
+  double released = metricValue(text, R"(courier_requests_released_total{kind="ping"})");
+  std::cout << "[ info ] " << released << " of them released at once, the rest after a lease\n";
+  EXPECT_LE(released, taken_first);
+  if (taken_first > 0) {
+    EXPECT_GE(released, 1) << "a hung-up claim's requests are given back";
+  }
 }
 
 // --- 5. exactly one result -------------------------------------------------------------------

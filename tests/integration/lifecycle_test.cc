@@ -229,6 +229,12 @@ TEST(Lifecycle, ClaimWhoseClientHungUpIsReleasedAtOnce) {
   auto report = c.post("/api/daemon/runtimes/rt1/requests/" + id + "/result",
                        reportBody(got[0].attempt), auth(t.daemon_token));
   EXPECT_EQ(field(report, "status"), "ok") << report.body;
+  // Whichever way it went, one delivery reached a daemon: claimed − released = 1.
+  std::string m = c.get("/metrics").body;
+  double claimed_n = metricValue(m, R"(courier_requests_claimed_total{kind="ping"})");
+  double released_n = metricValue(m, R"(courier_requests_released_total{kind="ping"})");
+  EXPECT_EQ(claimed_n - released_n, 1) << claimed_n << " claimed, " << released_n << " released";
+  EXPECT_EQ(released_n, got[0].attempt - 1);
 }
 
 TEST(Lifecycle, RuntimesAreIsolated) {

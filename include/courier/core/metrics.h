@@ -63,6 +63,7 @@ struct WorkerMetrics {
   std::vector<std::string_view> kinds;
   std::array<Counter, kMaxKinds> created;
   std::array<Counter, kMaxKinds> claimed;
+  std::array<Counter, kMaxKinds> released;  // claims given back: their daemon hung up first
   std::array<std::array<Counter, kStatuses.size()>, kMaxKinds> ended;
   std::deque<Histogram> duration;  // per kind: create → terminal (a deque: never moved)
   Gauge parked_claims;
