@@ -1,55 +1,12 @@
 #include "courier/api/render.h"
 
 #include "courier/util/json.h"
-#include "courier/util/time.h"
 
 namespace courier::api {
 namespace {
 
-// Appends `"name":` after a comma unless it opens the object.
-class ObjectWriter {
- public:
-  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
-  ~ObjectWriter() { out_ += '}'; }
-
-  void str(const char* name, std::string_view v) {
-    key(name);
-    appendJsonString(out_, v);
-  }
-  void strOrNull(const char* name, std::string_view v) {
-    key(name);
-    if (v.empty()) {
-      out_ += "null";
-    } else {
-      appendJsonString(out_, v);
-    }
-  }
-  void time(const char* name, int64_t ms) { str(name, formatRfc3339Ms(ms)); }
-  void integer(const char* name, int64_t v) {
-    key(name);
-    out_ += std::to_string(v);
-  }
-  // JSON text Courier serialized itself, spliced as it is; `fallback` when empty.
-  void raw(const char* name, const std::string& json, const char* fallback) {
-    key(name);
-    out_ += json.empty() ? fallback : json;
-  }
-
- private:
-  void key(const char* name) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
-  }
-
-  std::string& out_;
-  bool first_ = true;
-};
-
 // The fields a runtime shows everywhere.
-void runtimeFields(ObjectWriter& w, const RuntimeInfo& rt) {
+void runtimeFields(JsonObjectWriter& w, const RuntimeInfo& rt) {
   w.str("name", rt.name);
   w.str("provider", rt.provider);
   w.str("owner_user_id", rt.owner_user_id);
@@ -59,7 +16,7 @@ void runtimeFields(ObjectWriter& w, const RuntimeInfo& rt) {
 }  // namespace
 
 void appendRecord(std::string& out, const Record& r) {
-  ObjectWriter w(out);
+  JsonObjectWriter w(out);
   w.str("id", r.id);
   w.str("runtime_id", r.runtime_id);
   w.str("kind", r.kind);
@@ -85,7 +42,7 @@ std::string renderClaimed(const std::vector<ClaimedRequest>& reqs) {
   for (size_t i = 0; i < reqs.size(); ++i) {
     const auto& c = reqs[i];
     if (i > 0) out += ',';
-    ObjectWriter w(out);
+    JsonObjectWriter w(out);
     w.str("id", c.id);
     w.str("runtime_id", c.runtime_id);
     w.str("kind", c.kind);
@@ -100,7 +57,7 @@ std::string renderClaimed(const std::vector<ClaimedRequest>& reqs) {
 std::string renderRuntime(const RuntimeInfo& rt, const std::string& workspace) {
   std::string out;
   {
-    ObjectWriter w(out);
+    JsonObjectWriter w(out);
     w.str("id", rt.id);
     w.str("workspace_id", workspace);
     runtimeFields(w, rt);
@@ -113,7 +70,7 @@ std::string renderRuntimes(const std::vector<RuntimeInfo>& rts) {
   for (size_t i = 0; i < rts.size(); ++i) {
     const auto& rt = rts[i];
     if (i > 0) out += ',';
-    ObjectWriter w(out);
+    JsonObjectWriter w(out);
     w.str("id", rt.id);
     runtimeFields(w, rt);
     if (rt.last_seen_ms > 0) {

@@ -29,24 +29,30 @@ const rapidjson::Value* stringField(const rapidjson::Document& doc, const char* 
 }
 
 Outcome ping() {
-  std::string result = "{\"pong\":true,\"time\":";
-  appendJsonString(result, formatRfc3339Ms(nowUnixMs()));
-  result += "}";
+  std::string result;
+  {
+    JsonObjectWriter w(result);
+    w.raw("pong", "true");
+    w.time("time", nowUnixMs());
+  }
   return completed(std::move(result), "pong");
 }
 
 Outcome modelList(const Config& config) {
-  std::string result = "{\"models\":[";
+  std::string models = "[";
   for (size_t i = 0; i < config.models.size(); ++i) {
-    if (i > 0) result += ',';
-    result += "{\"id\":";
-    appendJsonString(result, config.models[i].id);
-    result += ",\"label\":";
-    appendJsonString(result, config.models[i].label);
-    result += "}";
+    if (i > 0) models += ',';
+    JsonObjectWriter m(models);
+    m.str("id", config.models[i].id);
+    m.str("label", config.models[i].label);
   }
-  result += "],\"supported\":";
-  result += config.models.empty() ? "false}" : "true}";
+  models += ']';
+  std::string result;
+  {
+    JsonObjectWriter w(result);
+    w.raw("models", models);
+    w.raw("supported", config.models.empty() ? "false" : "true");
+  }
   return completed(std::move(result), std::to_string(config.models.size()) + " models");
 }
 
@@ -119,9 +125,8 @@ Outcome update(const rapidjson::Document& payload, const Config& config,
   if (run.dropped > 0) {
     output = "[" + std::to_string(run.dropped) + " bytes of earlier output dropped]\n" + output;
   }
-  std::string result = "{\"output\":";
-  appendJsonString(result, output);
-  result += "}";
+  std::string result;
+  JsonObjectWriter(result).str("output", output);
   const std::string last = trimmed(tail(run.output, kUpdateErrorTailBytes));
   Outcome o;
   o.result = std::move(result);

@@ -655,17 +655,14 @@ std::string skillListJson(const std::vector<SkillSummary>& skills, const std::st
   for (size_t i = 0; i < skills.size(); ++i) {
     const SkillSummary& s = skills[i];
     if (i > 0) out += ',';
-    out += "{\"key\":";
-    appendJsonString(out, s.key);
-    out += ",\"name\":";
-    appendJsonString(out, s.name);
-    out += ",\"description\":";
-    appendJsonString(out, s.description);
-    out += ",\"source_path\":";
-    appendJsonString(out, s.source_path);
-    out += ",\"provider\":";
-    appendJsonString(out, provider);
-    out += ",\"root\":\"provider\",\"file_count\":" + std::to_string(s.file_count) + "}";
+    JsonObjectWriter w(out);
+    w.str("key", s.key);
+    w.str("name", s.name);
+    w.str("description", s.description);
+    w.str("source_path", s.source_path);
+    w.str("provider", provider);
+    w.str("root", "provider");
+    w.integer("file_count", s.file_count);
   }
   out += "],\"supported\":true,\"mcp_servers\":[],\"mcp_supported\":false}";
   return out;
@@ -676,26 +673,25 @@ std::string skillBundleJson(const SkillBundle& b, const std::string& provider) {
   for (const auto& f : b.files) reserve += f.path.size() + f.content.size() + 32;
   std::string out;
   out.reserve(reserve + reserve / 8);
-  out += "{\"skill\":{\"name\":";
-  appendJsonString(out, b.name);
-  out += ",\"description\":";
-  appendJsonString(out, b.description);
-  out += ",\"content\":";
-  appendJsonString(out, b.content);
-  out += ",\"source_path\":";
-  appendJsonString(out, b.source_path);
-  out += ",\"provider\":";
-  appendJsonString(out, provider);
-  out += ",\"files\":[";
-  for (size_t i = 0; i < b.files.size(); ++i) {
-    if (i > 0) out += ',';
-    out += "{\"path\":";
-    appendJsonString(out, b.files[i].path);
-    out += ",\"content\":";
-    appendJsonString(out, b.files[i].content);
-    out += '}';
+  out += "{\"skill\":";
+  {
+    JsonObjectWriter skill(out);
+    skill.str("name", b.name);
+    skill.str("description", b.description);
+    skill.str("content", b.content);
+    skill.str("source_path", b.source_path);
+    skill.str("provider", provider);
+    std::string files = "[";
+    for (size_t i = 0; i < b.files.size(); ++i) {
+      if (i > 0) files += ',';
+      JsonObjectWriter f(files);
+      f.str("path", b.files[i].path);
+      f.str("content", b.files[i].content);
+    }
+    files += ']';
+    skill.raw("files", files);
   }
-  out += "]}}";
+  out += '}';
   return out;
 }
 

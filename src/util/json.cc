@@ -10,6 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "courier/util/time.h"
+
 namespace courier {
 namespace {
 
@@ -231,6 +233,19 @@ std::string toJson(const rapidjson::Value& value) {
   // parseJson, so a caller that built one has a bug — emit null rather than half a document.
   if (!value.Accept(writer)) return "null";
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+void JsonObjectWriter::strOrNull(const char* name, std::string_view v) {
+  key(name);
+  if (v.empty()) {
+    out_ += "null";
+  } else {
+    appendJsonString(out_, v);
+  }
+}
+
+void JsonObjectWriter::time(const char* name, int64_t unix_ms) {
+  str(name, formatRfc3339Ms(unix_ms));
 }
 
 // Escapes quotes, backslash and control characters; valid UTF-8 passes through unchanged. Invalid

@@ -7,6 +7,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,46 @@ void appendJsonString(std::string& out, std::string_view s);
 bool isValidJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Writes one JSON object into `out`, by hand (hot paths and fixed shapes): `{` now, `}` when
+// it goes out of scope, and `"name":` after a comma unless it opens the object.
+class JsonObjectWriter {
+ public:
+  explicit JsonObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+  ~JsonObjectWriter() { out_ += '}'; }
+  JsonObjectWriter(const JsonObjectWriter&) = delete;
+  JsonObjectWriter& operator=(const JsonObjectWriter&) = delete;
+
+  void str(const char* name, std::string_view v) {
+    key(name);
+    appendJsonString(out_, v);
+  }
+  // An empty string is written as null.
+  void strOrNull(const char* name, std::string_view v);
+  // RFC 3339 with milliseconds, UTC.
+  void time(const char* name, int64_t unix_ms);
+  void integer(const char* name, int64_t v) {
+    key(name);
+    out_ += std::to_string(v);
+  }
+  // JSON text serialized by us, spliced as it is; `fallback` when empty.
+  void raw(const char* name, std::string_view json, std::string_view fallback = "null") {
+    key(name);
+    out_ += json.empty() ? fallback : json;
+  }
+
+ private:
+  void key(const char* name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
 
 // The first few KiB of a Document's values, on the stack: parsing a small body then costs no
 // heap chunk (RapidJSON's default pool takes 64 KiB from malloc for every document, which on
