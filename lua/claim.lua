@@ -110,22 +110,12 @@ for _, rt in ipairs(rts) do
     if room(kind) and redis.call('EXISTS', sk) == 1 then
       while room(kind) do
         local want = math.min(caps[kind] - taken[kind], total - #claimed)
-        local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', want, 'STREAMS',
-                               sk, '>')
-        if not res or #res[1][2] == 0 then break end
-        local drained = #res[1][2] < want  -- fewer than asked: nothing more to read
-        for _, e in ipairs(res[1][2]) do
-          local entry, id = e[1], e[2][2]
-          local f = redis.call('HMGET', req_key(P, id), 'status', 'entry', 'version', 'attempt',
-                               'r_ms', 'l_ms', 'payload')
-          if f[1] == 'pending' and f[2] == entry then
-            claim_one(rt, id, kind, {f[3], f[4], f[5], f[6], f[7]})
-          else
-            redis.call('XACK', sk, GROUP, entry)
-            redis.call('XDEL', sk, entry)
-          end
+        local got, read = claim_new(P, rt, kind, sk, consumer, want, heartbeat, now)
+        for _, c in ipairs(got) do
+          claimed[#claimed + 1] = c
+          taken[kind] = taken[kind] + 1
         end
-        if drained then break end
+        if read < want then break end  -- fewer than asked: nothing more to read
       end
     end
   end

@@ -106,20 +106,7 @@ local handed = {}
 local consumer = ARGV[18]
 if consumer ~= '' then
   -- '>' gives the oldest entries nobody has read: this request, or older ones before it.
-  local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', tonumber(ARGV[19]),
-                         'STREAMS', sk, '>')
-  for _, e in ipairs(res and res[1][2] or {}) do
-    local eid, other = e[1], e[2][2]
-    local f = redis.call('HMGET', req_key(P, other), 'status', 'entry', 'version', 'attempt',
-                         'r_ms', 'l_ms', 'payload')
-    if f[1] == 'pending' and f[2] == eid then
-      handed[#handed + 1] = claim_request(P, rt, other, kind, {f[3], f[4], f[5], f[6], f[7]},
-                                          consumer, false, now)
-    else
-      redis.call('XACK', sk, GROUP, eid)
-      redis.call('XDEL', sk, eid)
-    end
-  end
+  handed = claim_new(P, rt, kind, sk, consumer, tonumber(ARGV[19]), false, now)
 end
 -- A request handed out here needs no 'pending' wake-up: no claim could take it any more, and
 -- nobody else can be waiting on a request that did not exist before this call.

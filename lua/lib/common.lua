@@ -127,6 +127,29 @@ local function claim_request(P, rt, id, kind, f, consumer, heartbeat, now)
   return {id, rt, kind, f[5], attempt, lease}
 end
 
+-- Reads up to `count` entries of a kind's stream that nobody has read ('>') as `consumer` and
+-- hands it their requests; entries whose record ended or vanished are acked and deleted (a dead
+-- entry must not stop the live work behind it). Returns the claims, and how many entries it read.
+local function claim_new(P, rt, kind, sk, consumer, count, heartbeat, now)
+  local res = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', count, 'STREAMS', sk,
+                         '>')
+  local entries = res and res[1][2] or {}
+  local claims = {}
+  for _, e in ipairs(entries) do
+    local entry, id = e[1], e[2][2]
+    local f = redis.call('HMGET', req_key(P, id), 'status', 'entry', 'version', 'attempt', 'r_ms',
+                         'l_ms', 'payload')
+    if f[1] == 'pending' and f[2] == entry then
+      claims[#claims + 1] = claim_request(P, rt, id, kind, {f[3], f[4], f[5], f[6], f[7]},
+                                          consumer, heartbeat, now)
+    else
+      redis.call('XACK', sk, GROUP, entry)
+      redis.call('XDEL', sk, entry)
+    end
+  end
+  return claims, #entries
+end
+
 -- Puts a running request back to pending for redelivery. Its stream entry stays in the PEL of
 -- the consumer that had it; the next claim XCLAIMs it (so it is never read twice with '>').
 local function back_to_pending(P, id, now, give_back_attempt)
